@@ -1,0 +1,129 @@
+"""Claims: statements such as "eigenlearning passes krr-learning-curves at the smoke tier".
+
+``leaderboard/claims.yaml`` lists them; ``theorybench check`` recomputes each verdict (measuring
+only what is missing) and exits 1 if any claim broke, saying which and by how much::
+
+    claims:
+      - {predictor: eigenlearning, benchmark: krr-learning-curves, tier: smoke, expect: pass}
+      - {predictor: no-learning, benchmark: krr-learning-curves, tier: smoke, expect: fail}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Issue, SpecError
+from .registry import did_you_mean
+from .schema import Checker, Enum, ListOf, Param, Record, Str
+from .scoring import Score
+from .spec import TIERS
+from .yamlio import load_yaml
+
+__all__ = ["Claim", "ClaimResult", "check_claims", "load_claims"]
+
+CLAIM = Record(
+    {
+        "predictor": Param(Str(), doc="predictor name"),
+        "benchmark": Param(Str(), doc="benchmark id"),
+        "tier": Param(Enum(TIERS), "smoke"),
+        "expect": Param(
+            Enum(("pass", "fail", "inconclusive", "abstain")), doc="the verdict the claim asserts"
+        ),
+        "note": Param(Str(), "", doc="why this claim matters"),
+    },
+    what="a claim",
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    index: int
+    predictor: str
+    benchmark: str
+    tier: str
+    expect: str
+    note: str = ""
+
+    def describe(self) -> str:
+        return f"{self.predictor} on {self.benchmark} [{self.tier}]"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim: Claim
+    verdict: str
+    holds: bool
+    message: str
+    score: Score | None = None
+
+
+def load_claims(
+    path: str | Path,
+    *,
+    benchmarks: Iterable[str] | None = None,
+    predictors: Iterable[str] | None = None,
+) -> list[Claim]:
+    """Read and validate a claims file; unknown benchmarks or predictors are errors with "did you mean"."""
+    raw = load_yaml(path)
+    checker = Checker(str(path))
+    if not isinstance(raw, Mapping) or set(raw) != {"claims"}:
+        raise SpecError(
+            [
+                Issue(
+                    str(path),
+                    "",
+                    "a claims file is a mapping with one key, 'claims', holding a list",
+                )
+            ]
+        )
+    items = ListOf(CLAIM).check(raw["claims"], "claims", checker)
+    checker.raise_if_any()
+    known_b = list(benchmarks) if benchmarks is not None else None
+    known_p = list(predictors) if predictors is not None else None
+    claims, seen = [], set()
+    for i, item in enumerate(items):
+        if known_b is not None and item["benchmark"] not in known_b:
+            checker.issue(
+                f"claims[{i}].benchmark",
+                f"unknown benchmark {item['benchmark']!r}{did_you_mean(item['benchmark'], known_b)}",
+            )
+        if known_p is not None and item["predictor"] not in known_p:
+            checker.issue(
+                f"claims[{i}].predictor",
+                f"unknown predictor {item['predictor']!r}{did_you_mean(item['predictor'], known_p)}",
+            )
+        signature = (item["predictor"], item["benchmark"], item["tier"])
+        if signature in seen:
+            checker.issue(f"claims[{i}]", "repeats an earlier claim")
+        seen.add(signature)
+        claims.append(Claim(i, **item))
+    checker.raise_if_any()
+    return claims
+
+
+def check_claims(
+    claims: Iterable[Claim], scores: Mapping[tuple[str, str, str], Score]
+) -> list[ClaimResult]:
+    """Compare each claim with its score (keyed by ``(tier, benchmark, predictor)``)."""
+    results = []
+    for claim in claims:
+        score = scores.get((claim.tier, claim.benchmark, claim.predictor))
+        if score is None:
+            results.append(ClaimResult(claim, "missing", False, "no score was computed"))
+            continue
+        holds = score.verdict == claim.expect
+        if holds:
+            message = score.message
+        elif score.error is not None and claim.expect == "pass":
+            message = f"expected pass, got {score.verdict}: {score.message}"
+        elif score.error is not None and claim.expect == "fail":
+            message = (
+                f"expected fail, got {score.verdict}: error {score.error:.4g} is within tolerance {score.tolerance:.4g}"
+                f" (by {score.tolerance - score.error:.4g}); the baseline no longer fails: {score.message}"
+            )
+        else:
+            message = f"expected {claim.expect}, got {score.verdict}: {score.message}"
+        results.append(ClaimResult(claim, score.verdict, holds, message, score))
+    return results

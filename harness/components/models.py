@@ -1,0 +1,117 @@
+"""Model and initialization schemas (declarative; each engine implements them).
+
+Shapes follow the math: a linear layer maps ``x ∈ R^{d_in}`` to ``W x`` with ``W: (d_out, d_in)``.
+Engines train a stack of independent seeds at once, so an implementation holds each weight with a
+leading seed axis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..schema import Bool, Checker, Component, Enum, Float, Int, ListOf, Param
+from . import INITS, KERNELS
+
+__all__ = ["MLP", "Aligned", "DeepLinear", "FanIn", "Gaussian", "KernelMachine", "Linear", "Zeros"]
+
+
+class ModelSchema:
+    """Base: ``kind``, ``PARAMS``, ``capabilities`` and the init kinds the model accepts."""
+
+    kind: ClassVar[str]
+    PARAMS: ClassVar[dict[str, Param]]
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    inits: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], path: str, checker: Checker) -> None:
+        init = params.get("init")
+        if init is not None and init["kind"] not in cls.inits:
+            checker.issue(
+                f"{path}.init.kind",
+                f"model {cls.kind!r} takes init {' | '.join(cls.inits)}, got {init['kind']!r}",
+            )
+
+
+class Linear(ModelSchema):
+    """``f(x) = W x`` (no bias). Capability ``end_to_end``: the map ``W`` itself."""
+
+    kind = "linear"
+    capabilities = frozenset({"end_to_end"})
+    inits = ("zeros", "gaussian")
+    PARAMS = {"init": Param(Component(INITS), {"kind": "zeros"}, doc="initial weights")}
+
+
+class DeepLinear(ModelSchema):
+    """``f(x) = W_L ⋯ W_1 x`` with hidden width ``width`` (no biases, no nonlinearity).
+
+    Capability ``end_to_end``: the product ``W_L ⋯ W_1``. Init ``aligned`` is the balanced,
+    teacher-aligned init of Saxe et al. 2014; ``gaussian`` draws every entry i.i.d. ``N(0, std²)``.
+    """
+
+    kind = "deep_linear"
+    capabilities = frozenset({"end_to_end"})
+    inits = ("aligned", "gaussian")
+    PARAMS = {
+        "depth": Param(Int(ge=2), doc="number of weight matrices L"),
+        "width": Param(Int(ge=1), doc="hidden width N"),
+        "init": Param(Component(INITS), doc="aligned (mode_strength) or gaussian (std)"),
+    }
+
+
+class KernelMachine(ModelSchema):
+    """A kernel predictor ``f(x) = Σ_i α_i k(x, x_i)``, fitted in closed form (optimizer ``ridge_solve``)."""
+
+    kind = "kernel_machine"
+    capabilities = frozenset({"closed_form"})
+    PARAMS = {"kernel": Param(Component(KERNELS), doc="the kernel k")}
+
+
+class MLP(ModelSchema):
+    """A fully connected network ``x → φ(W_1 x + b_1) → … → W_{L} h``, standard parameterization."""
+
+    kind = "mlp"
+    capabilities = frozenset()
+    inits = ("fan_in",)
+    PARAMS = {
+        "widths": Param(ListOf(Int(ge=1), min_len=1), doc="hidden widths"),
+        "activation": Param(Enum(("relu", "tanh")), "relu", doc="nonlinearity φ"),
+        "bias": Param(Bool(), True, doc="whether layers have biases"),
+        "init": Param(
+            Component(INITS), {"kind": "fan_in", "gain": 1.0}, doc="weight initialization"
+        ),
+    }
+
+
+class Zeros:
+    """All weights start at zero."""
+
+    kind = "zeros"
+    PARAMS: ClassVar[dict[str, Param]] = {}
+
+
+class Gaussian:
+    """Every weight entry i.i.d. ``N(0, std²)``, whatever the layer's fan-in."""
+
+    kind = "gaussian"
+    PARAMS = {"std": Param(Float(gt=0), doc="standard deviation of each entry")}
+
+
+class Aligned:
+    """Balanced init aligned with the teacher's singular vectors (Saxe, McClelland & Ganguli 2014).
+
+    With teacher ``T = U diag(s) Vᵀ`` and depth ``L``: ``W_1 = c R Vᵀ``, ``W_l = c R Rᵀ`` (hidden),
+    ``W_L = c U Rᵀ`` with ``R`` the first columns of the identity and ``c = u0^{1/L}``, so every
+    mode starts with strength ``u_α(0) = u0`` and all layers are balanced. Needs a data generator
+    with capability ``teacher_svd`` and ``width >= d_in, d_out``.
+    """
+
+    kind = "aligned"
+    PARAMS = {"mode_strength": Param(Float(gt=0), doc="initial strength u0 of every mode")}
+
+
+class FanIn:
+    """Weights ``N(0, gain² / fan_in)``, biases zero (LeCun/He-style standard init)."""
+
+    kind = "fan_in"
+    PARAMS = {"gain": Param(Float(gt=0), 1.0, doc="gain (√2 is He init for ReLU)")}

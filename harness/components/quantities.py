@@ -1,0 +1,241 @@
+"""Target quantities: what a benchmark measures, per seed, and what predictors forecast.
+
+A quantity has a *shape kind*:
+
+- ``scalar``: one number per sweep point (e.g. the test error at the end of training);
+- ``curve``: one number per step of the observation grid ``target.grid`` (e.g. a loss curve);
+- ``events``: the (fractional) step at which something first happens, one per event, with
+  **censoring**: an event that never happens within the ``steps`` of training is recorded as
+  ``+inf`` and scored as "later than the horizon" (see ``docs/statistics.md``).
+
+During training an engine hands each quantity's :class:`Observer` a :class:`Probe` at the steps the
+observer asks for; observers compute in numpy float64, so they serve every engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal, Protocol
+
+import numpy as np
+
+from ..schema import Float, Param
+from .data import Task
+
+__all__ = ["ModeHalfTimes", "Observer", "PopulationLoss", "Probe", "Quantity", "TestMSE"]
+
+
+class Probe(Protocol):
+    """What an engine exposes of the ``S`` stacked models it trains (float64 numpy out)."""
+
+    def end_to_end(self) -> np.ndarray:
+        """The linear map of each model, ``(S, d_out, d_in)`` (models with capability ``end_to_end``)."""
+        ...
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Outputs of each model on shared inputs ``x: (n, d_in)``, shape ``(S, n, d_out)``."""
+        ...
+
+
+class Observer:
+    """Collects one quantity for ``S`` seeds during one training run.
+
+    Attributes:
+        steps: the steps at which :meth:`record` must be called (ignored if ``every_step``).
+        every_step: call :meth:`record` at every step ``0..steps`` of training.
+    """
+
+    every_step: bool = False
+    steps: frozenset[int] = frozenset()
+
+    def record(self, step: int, probe: Probe) -> None:
+        raise NotImplementedError
+
+    def result(self) -> np.ndarray:
+        """Per-seed values, shape ``(S, *quantity.shape())``, float64 (``inf`` = censored/diverged)."""
+        raise NotImplementedError
+
+
+class Quantity:
+    """Base class of target quantities.
+
+    Class attributes:
+        shape_kind: ``scalar`` | ``curve`` | ``events``.
+        default_statistic: the across-seed statistic forecast unless ``target.statistic`` says otherwise.
+        scale: ``log`` when values are positive and span decades (losses, times), else ``linear``.
+        needs_grid: whether ``target.grid`` is required.
+        requires_model / requires_data: capabilities the model and the data must have.
+    """
+
+    kind: ClassVar[str]
+    shape_kind: ClassVar[Literal["scalar", "curve", "events"]]
+    PARAMS: ClassVar[dict[str, Param]] = {}
+    default_statistic: ClassVar[str] = "mean"
+    scale: ClassVar[str] = "log"
+    unit: ClassVar[str] = ""
+    needs_grid: ClassVar[bool] = False
+    requires_model: ClassVar[frozenset[str]] = frozenset()
+    requires_data: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(
+        self, params: Mapping[str, Any], setting: Mapping[str, Any], grid: Sequence[int] | None
+    ) -> None:
+        self.params = dict(params)
+        self.setting = setting
+        self.grid = None if grid is None else np.asarray(grid, dtype=np.int64)
+        self.horizon = int(setting.get("steps", 0))
+
+    def shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def observer(self, tasks: Sequence[Task]) -> Observer:
+        raise NotImplementedError
+
+
+def _finite_or_inf(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values), values, np.inf)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class PopulationLoss(Quantity):
+    """Population loss ``½ E‖f(x) − y‖²`` on the grid steps, computed exactly (no test-set noise).
+
+    Needs a linear model (``end_to_end``) and data with an exact linear risk. A diverged run
+    records ``+inf``.
+    """
+
+    kind = "population_loss"
+    shape_kind = "curve"
+    unit = "loss"
+    needs_grid = True
+    requires_model = frozenset({"end_to_end"})
+    requires_data = frozenset({"exact_linear_risk"})
+
+    def shape(self) -> tuple[int, ...]:
+        assert self.grid is not None
+        return (self.grid.size,)
+
+    def observer(self, tasks: Sequence[Task]) -> Observer:
+        return _PopulationLossObserver(tasks, self.grid)
+
+
+class _PopulationLossObserver(Observer):
+    def __init__(self, tasks: Sequence[Task], grid: np.ndarray) -> None:
+        self.tasks = list(tasks)
+        self.shared = all(t is self.tasks[0] for t in self.tasks)
+        self.index = {int(step): i for i, step in enumerate(grid)}
+        self.steps = frozenset(self.index)
+        self.values = np.full((len(self.tasks), grid.size), np.nan)
+
+    def record(self, step: int, probe: Probe) -> None:
+        w = probe.end_to_end()
+        with np.errstate(all="ignore"):
+            if self.shared:
+                loss = self.tasks[0].population_half_mse(w)
+            else:
+                loss = np.array([t.population_half_mse(w[s]) for s, t in enumerate(self.tasks)])
+        self.values[:, self.index[step]] = _finite_or_inf(loss)
+
+    def result(self) -> np.ndarray:
+        return self.values
+
+
+class TestMSE(Quantity):
+    """Population mean squared error ``E‖f(x) − y‖²`` (no ½) at the end of training.
+
+    Evaluated exactly over a finite pool (data capability ``finite_pool``): the error against the
+    pool's noise-free labels plus ``d_out · σ²`` for the label noise of a fresh test example.
+    """
+
+    kind = "test_mse"
+    shape_kind = "scalar"
+    unit = "mse"
+    requires_data = frozenset({"finite_pool"})
+
+    def shape(self) -> tuple[int, ...]:
+        return ()
+
+    def observer(self, tasks: Sequence[Task]) -> Observer:
+        return _TestMSEObserver(tasks, self.horizon)
+
+
+class _TestMSEObserver(Observer):
+    def __init__(self, tasks: Sequence[Task], final_step: int) -> None:
+        if any(t is not tasks[0] for t in tasks):
+            raise ValueError("test_mse needs the same finite pool for every seed")
+        self.task = tasks[0]
+        self.steps = frozenset({final_step})
+        self.values = np.full(len(tasks), np.nan)
+
+    def record(self, step: int, probe: Probe) -> None:
+        x, y = self.task.evaluation_set()
+        with np.errstate(all="ignore"):
+            pred = probe.predict(x)
+            err = np.mean(np.sum((pred - y[None]) ** 2, axis=-1), axis=-1)
+        self.values = _finite_or_inf(err + self.task.d_out * self.task.noise_variance)
+
+    def result(self) -> np.ndarray:
+        return self.values
+
+
+class ModeHalfTimes(Quantity):
+    """Steps at which each teacher mode reaches a fraction of its strength (event times).
+
+    The strength of mode ``α`` is the projection ``u_α(t) = u_αᵀ W(t) v_α`` of the end-to-end map on
+    the teacher's singular vectors (a projection, not an SVD of ``W``, which would reorder modes). Its
+    event time is the first step at which ``u_α ≥ fraction · s_α``, interpolated linearly between the
+    two steps that bracket the crossing; ``+inf`` if it never happens within ``steps`` (censored).
+    One event per teacher mode with ``s_α > 0``, in the order the spec lists them.
+    """
+
+    kind = "mode_half_times"
+    shape_kind = "events"
+    default_statistic = "median"
+    unit = "steps"
+    requires_model = frozenset({"end_to_end"})
+    requires_data = frozenset({"teacher_svd"})
+    PARAMS = {"fraction": Param(Float(gt=0, lt=1), 0.5, doc="the level, as a fraction of s_α")}
+
+    def _modes(self) -> list[int]:
+        return [i for i, s in enumerate(self.setting["data"]["singular_values"]) if s > 0]
+
+    def shape(self) -> tuple[int, ...]:
+        return (len(self._modes()),)
+
+    def observer(self, tasks: Sequence[Task]) -> Observer:
+        return _ModeHalfTimesObserver(tasks, self._modes(), self.params["fraction"])
+
+
+class _ModeHalfTimesObserver(Observer):
+    every_step = True
+
+    def __init__(self, tasks: Sequence[Task], modes: list[int], fraction: float) -> None:
+        svds = [t.teacher_svd() for t in tasks]
+        self.u = np.stack([u[:, modes] for u, _, _ in svds])  # (S, d_out, r)
+        self.v = np.stack([v[:, modes] for _, _, v in svds])  # (S, d_in, r)
+        self.level = np.stack([s[modes] for _, s, _ in svds]) * fraction  # (S, r)
+        self.times = np.full(self.level.shape, np.inf)
+        self.previous: np.ndarray | None = None
+
+    def record(self, step: int, probe: Probe) -> None:
+        w = probe.end_to_end()
+        strength = np.einsum("sor,soi,sir->sr", self.u, w, self.v)
+        pending = np.isinf(self.times)
+        if self.previous is None:
+            crossed = pending & (strength >= self.level)
+            self.times[crossed] = float(step)
+        else:
+            crossed = pending & (strength >= self.level) & (self.previous < self.level)
+            if crossed.any():
+                rise = strength - self.previous
+                frac = np.divide(
+                    self.level - self.previous, rise, out=np.ones_like(rise), where=rise > 0
+                )
+                self.times[crossed] = (step - 1) + np.clip(frac, 0.0, 1.0)[crossed]
+        self.previous = strength
+
+    def result(self) -> np.ndarray:
+        return self.times

@@ -1,0 +1,191 @@
+"""Training loops of the torch engine: iterative (gd, sgd) and closed form (ridge_solve).
+
+The iterative loop, per step ``t = 0..steps``: let observers record at ``t`` (before the update,
+so step 0 is the initialization and step ``steps`` the trained model), then take one optimizer step
+on ``½·mean‖f(x) − y‖²`` of the step's batch. Seeds are stacked; the summed loss has the per-seed
+gradients because no operation mixes seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...components.data import Task
+from ...components.quantities import Observer
+from .kernels import make_kernel
+from .models import StackedModel, build_model
+
+__all__ = ["fit_closed_form", "train_iterative"]
+
+ONLINE_CHUNK = 64  # online batches drawn per call when the task allows chunked sampling
+
+
+class ModelProbe:
+    """The :class:`~harness.components.quantities.Probe` of stacked torch models."""
+
+    def __init__(self, model: StackedModel, dtype: torch.dtype, device: torch.device) -> None:
+        self.model, self.dtype, self.device = model, dtype, device
+
+    def end_to_end(self) -> np.ndarray:
+        with torch.no_grad():
+            return self.model.end_to_end().detach().to("cpu", torch.float64).numpy()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            out = self.model.forward(torch.as_tensor(x, dtype=self.dtype, device=self.device))
+            return out.to("cpu", torch.float64).numpy()
+
+
+def half_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-seed ``½ · mean over examples of ‖f(x) − y‖²``; shape ``(S,)``."""
+    return 0.5 * (prediction - target).square().sum(-1).mean(-1)
+
+
+class _OnlineBatches:
+    """Fresh batches from each seed's ``sgd`` stream, drawn ``ONLINE_CHUNK`` steps at a time if allowed."""
+
+    def __init__(
+        self,
+        tasks: Sequence[Task],
+        rngs: Sequence[np.random.Generator],
+        batch: int,
+        to_tensor: Callable,
+    ) -> None:
+        self.tasks, self.rngs, self.batch, self.to_tensor = tasks, rngs, batch, to_tensor
+        self.chunk = ONLINE_CHUNK if all("chunked_sampling" in t.capabilities for t in tasks) else 1
+        self.buffer: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.position = self.chunk
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.position == self.chunk:
+            draws = [
+                t.sample(self.batch * self.chunk, rng) for t, rng in zip(self.tasks, self.rngs)
+            ]
+            self.buffer = (
+                self.to_tensor(np.stack([x for x, _ in draws])),
+                self.to_tensor(np.stack([y for _, y in draws])),
+            )
+            self.position = 0
+        assert self.buffer is not None
+        lo, hi = self.position * self.batch, (self.position + 1) * self.batch
+        self.position += 1
+        return self.buffer[0][:, lo:hi], self.buffer[1][:, lo:hi]
+
+
+def train_iterative(
+    setting: Mapping[str, Any],
+    tasks: Sequence[Task],
+    data_rngs: Sequence[np.random.Generator],
+    init_rngs: Sequence[np.random.Generator],
+    sgd_rngs: Sequence[np.random.Generator],
+    observer: Observer,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> None:
+    """Train the stacked seeds with gd/sgd and feed the observer."""
+
+    def to_tensor(a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=dtype, device=device)
+
+    model = build_model(setting["model"], tasks, init_rngs, dtype, device)
+    params = model.params
+    optimizer = setting["optimizer"]
+    lr = optimizer["lr"]
+    steps = setting["steps"]
+    probe = ModelProbe(model, dtype, device)
+
+    if setting["train_size"] == "online":
+        stream = _OnlineBatches(tasks, sgd_rngs, optimizer["batch_size"], to_tensor)
+        next_batch = stream.next
+    else:
+        n = setting["train_size"]
+        draws = [t.sample(n, rng) for t, rng in zip(tasks, data_rngs)]
+        x_all = to_tensor(np.stack([x for x, _ in draws]))
+        y_all = to_tensor(np.stack([y for _, y in draws]))
+        if optimizer["kind"] == "gd":
+
+            def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+                return x_all, y_all
+
+        else:
+            batch = optimizer["batch_size"]
+            rows = torch.arange(len(tasks), device=device).unsqueeze(-1)
+
+            def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+                idx = torch.as_tensor(
+                    np.stack([rng.integers(0, n, size=batch) for rng in sgd_rngs]), device=device
+                )
+                return x_all[rows, idx], y_all[rows, idx]
+
+    for step in range(steps + 1):
+        if observer.every_step or step in observer.steps:
+            observer.record(step, probe)
+        if step == steps:
+            break
+        x, y = next_batch()
+        loss = half_mse(model.forward(x), y).sum()
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            torch._foreach_add_(params, grads, alpha=-lr)
+
+
+class _KernelProbe:
+    """Probe of ``S`` kernel ridge predictors ``f_s(x) = k(x, X_s) α_s``."""
+
+    def __init__(
+        self,
+        kernel: Callable,
+        x_train: Sequence[torch.Tensor],
+        alphas: Sequence[torch.Tensor],
+        dtype: torch.dtype,
+        device: torch.device,
+    ) -> None:
+        self.kernel, self.x_train, self.alphas, self.dtype, self.device = (
+            kernel,
+            x_train,
+            alphas,
+            dtype,
+            device,
+        )
+
+    def end_to_end(self) -> np.ndarray:
+        raise NotImplementedError("a kernel machine is not a linear map")
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        xt = torch.as_tensor(x, dtype=self.dtype, device=self.device)
+        out = [self.kernel(xt, xs) @ alpha for xs, alpha in zip(self.x_train, self.alphas)]
+        return torch.stack(out).to("cpu", torch.float64).numpy()
+
+
+def fit_closed_form(
+    setting: Mapping[str, Any],
+    tasks: Sequence[Task],
+    data_rngs: Sequence[np.random.Generator],
+    observer: Observer,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> None:
+    """Kernel ridge regression, ``α = (K_DD + δ I)^{-1} y``, one solve per seed (Cholesky)."""
+    kernel = make_kernel(setting["model"]["kernel"])
+    ridge = setting["optimizer"]["ridge"]
+    n = setting["train_size"]
+    x_train, alphas = [], []
+    for task, rng in zip(tasks, data_rngs):
+        x, y = task.sample(n, rng)
+        xs = torch.as_tensor(x, dtype=dtype, device=device)
+        ys = torch.as_tensor(y, dtype=dtype, device=device)
+        gram = kernel(xs, xs) + ridge * torch.eye(n, dtype=dtype, device=device)
+        factor, info = torch.linalg.cholesky_ex(gram)
+        if int(info) == 0:
+            alpha = torch.cholesky_solve(ys, factor)
+        else:  # singular (ridge 0 with repeated points): least squares, i.e. the min-norm interpolant
+            alpha = torch.linalg.lstsq(
+                gram, ys, driver="gelsd" if device.type == "cpu" else None
+            ).solution
+        x_train.append(xs)
+        alphas.append(alpha)
+    observer.record(0, _KernelProbe(kernel, x_train, alphas, dtype, device))

@@ -1,0 +1,648 @@
+"""Benchmark specs: YAML in, validated and resolved :class:`Benchmark` objects out.
+
+A spec file ``benchmarks/<pillar>/<id>.yaml`` declares a training ``setting``, a ``sweep`` of
+control variables, a ``target`` quantity, a ``tolerance``, a ``baseline`` predictor and ``tiers``
+(``smoke``, ``default``, ``full``) that override parts of the spec. See ``docs/specs.md`` for the
+field reference.
+
+Loading is strict: every problem in the file is reported at once, each naming the file and the
+dotted field, with "did you mean" for unknown names and a fix for YAML 1.1 traps. Resolving a tier
+deep-merges its overrides into the spec (mappings merge key by key; lists and scalars replace),
+expands the sweep into :class:`Point` objects and validates each point's complete setting.
+
+Every point carries a content hash (:attr:`Point.key`) of everything that changes a measured
+number: the benchmark id, the normalized setting, the target quantity, its parameters and grid.
+Prose (title, claim, references), the seed count, the statistic and the tolerance are not part of
+it, so tiers that share a setting share measurements.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .components import DATA, MODELS, OPTIMIZERS, QUANTITIES
+from .errors import Issue, SpecError
+from .hashing import content_hash
+from .registry import did_you_mean
+from .schema import (
+    Checker,
+    Component,
+    Enum,
+    Float,
+    Int,
+    ListOf,
+    OneOf,
+    Param,
+    Record,
+    Str,
+    is_missing,
+    validate_params,
+)
+from .yamlio import load_yaml
+
+__all__ = [
+    "PILLARS",
+    "TIERS",
+    "Benchmark",
+    "Point",
+    "Target",
+    "Tolerance",
+    "find_spec_files",
+    "load_benchmark",
+    "load_benchmarks",
+]
+
+PILLARS = ("solvable", "limits", "laws", "hyperparameters", "universal")
+PILLAR_TITLES = {
+    "solvable": "Solvable idealized settings",
+    "limits": "Tractable limits",
+    "laws": "Simple mathematical laws",
+    "hyperparameters": "Theories of hyperparameters",
+    "universal": "Universal behaviors",
+}
+TIERS = ("smoke", "default", "full")
+STATISTICS = ("mean", "median", "logmean")
+METRICS = ("log_ratio", "rel_error", "abs_error")
+AGGREGATES = ("mean", "median", "max", "rms")
+ID_PATTERN = r"[a-z0-9]+(-[a-z0-9]+)*"
+OVERRIDABLE = ("setting", "sweep", "seeds", "target")
+
+SETTING = {
+    "data": Param(Component(DATA), doc="the population and how training data is drawn"),
+    "model": Param(Component(MODELS), doc="the architecture and its initialization"),
+    "loss": Param(Enum(("half_mse",)), "half_mse", doc="training loss: ½·mean‖f(x) − y‖²"),
+    "optimizer": Param(Component(OPTIMIZERS), doc="the training procedure"),
+    "train_size": Param(
+        OneOf((Int(ge=1), Enum(("online",)))),
+        doc="training examples, or 'online' (fresh each step)",
+    ),
+    "steps": Param(Int(ge=0), 0, doc="optimizer steps (0 for closed-form procedures)"),
+    "dtype": Param(Enum(("float64", "float32")), "float64", doc="floating-point type of training"),
+}
+GRID = OneOf(
+    (
+        ListOf(Int(ge=0), min_len=1),
+        Record(
+            {
+                "kind": Param(
+                    Enum(("log", "linear")),
+                    doc="log: geometric spacing from step 1; linear: even spacing",
+                ),
+                "num": Param(
+                    Int(ge=2), doc="number of grid points, step 0 and the last step included"
+                ),
+            },
+            what="grid",
+        ),
+    )
+)
+TOLERANCE = {
+    "metric": Param(Enum(METRICS), "log_ratio", doc="per-cell error"),
+    "value": Param(Float(gt=0), doc="the headline error must be at most this for a pass"),
+    "aggregate": Param(
+        Enum(AGGREGATES), "mean", doc="how per-cell errors combine into the headline error"
+    ),
+    "floor": Param(Float(ge=0), 0.0, doc="log_ratio only: compare ln((ŷ+floor)/(ȳ+floor))"),
+    "z_floor": Param(Float(ge=0), 0.02, doc="relative floor τ in z = (ŷ−ȳ)/√(SE² + (τȳ)²)"),
+}
+BUDGET = {"predict_seconds": Param(Float(gt=0), 60.0, doc="wall-clock budget of one forecast")}
+TOP_LEVEL = {
+    "id": Param(Str(pattern=ID_PATTERN, pattern_doc="a lowercase slug (letters, digits, hyphens)")),
+    "version": Param(Int(ge=1)),
+    "pillar": Param(Enum(PILLARS)),
+    "title": Param(Str()),
+    "claim": Param(Str()),
+    "references": Param(ListOf(Str(), min_len=1)),
+    "open_directions": Param(ListOf(Int(ge=1, le=12)), []),
+    "setting": Param(None),  # validated per sweep point
+    "sweep": Param(None, None),
+    "seeds": Param(Int(ge=1)),
+    "target": Param(None),
+    "tolerance": Param(Record(TOLERANCE, what="tolerance")),
+    "baseline": Param(Str(pattern=ID_PATTERN, pattern_doc="a predictor name")),
+    "tiers": Param(None, None),
+    "budget": Param(Record(BUDGET, what="budget"), {"predict_seconds": 60.0}),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The quantity a benchmark measures and predictors forecast.
+
+    Attributes:
+        quantity: name in :data:`harness.components.QUANTITIES`.
+        params: the quantity's normalized parameters.
+        statistic: the across-seed statistic forecast: ``mean``, ``median`` or ``logmean``
+            (``exp(mean(ln y))``).
+        grid: the grid spec as written (resolved per point into :attr:`Point.grid`).
+    """
+
+    quantity: str
+    params: Mapping[str, Any]
+    statistic: str
+    grid: Any = None
+
+    @property
+    def quantity_class(self) -> type:
+        return QUANTITIES.get(self.quantity)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How forecasts are scored; see ``docs/statistics.md``."""
+
+    metric: str
+    value: float
+    aggregate: str = "mean"
+    floor: float = 0.0
+    z_floor: float = 0.02
+
+
+@dataclass(frozen=True)
+class Point:
+    """One sweep point of a resolved benchmark tier.
+
+    Attributes:
+        index: position in the sweep.
+        coords: the swept values, as ``{dotted path relative to setting: value}``.
+        label: a short human-readable form of ``coords``.
+        setting: the complete, normalized setting at this point.
+        grid: observation steps for curve targets, else ``None``.
+        shape: the shape of the target at this point (per seed).
+        key: content hash of everything that changes a measured number at this point.
+    """
+
+    index: int
+    coords: Mapping[str, Any]
+    label: str
+    setting: Mapping[str, Any]
+    grid: tuple[int, ...] | None
+    shape: tuple[int, ...]
+    key: str
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A benchmark spec resolved at one tier."""
+
+    id: str
+    version: int
+    pillar: str
+    title: str
+    claim: str
+    references: tuple[str, ...]
+    open_directions: tuple[int, ...]
+    tier: str
+    seeds: int
+    target: Target
+    tolerance: Tolerance
+    baseline: str
+    budget_seconds: float
+    points: tuple[Point, ...]
+    path: str
+    spec_hash: str = field(default="")
+
+    @property
+    def seed_indices(self) -> range:
+        return range(self.seeds)
+
+    def point(self, index: int) -> Point:
+        return self.points[index]
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Mappings merge key by key (recursively); anything else in ``override`` replaces ``base``."""
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = deep_merge(base[key], value) if key in base else copy.deepcopy(value)
+        return out
+    return copy.deepcopy(override)
+
+
+def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if isinstance(child, str):  # component shorthand "name" -> {"kind": name}
+            child = {"kind": child}
+        if not isinstance(child, dict):
+            child = {}
+        node[part] = child = dict(child)
+        node = child
+    node[parts[-1]] = copy.deepcopy(value)
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k}={_format_value(v)}" for k, v in value.items() if k != "kind")
+        kind = value.get("kind", "")
+        return f"{kind}({inner})" if inner else str(kind)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def point_label(coords: Mapping[str, Any]) -> str:
+    """``{"optimizer.lr": 0.5, "model.depth": 2}`` → ``"lr=0.5, depth=2"``."""
+    if not coords:
+        return "default"
+    return ", ".join(f"{path.rsplit('.', 1)[-1]}={_format_value(v)}" for path, v in coords.items())
+
+
+def resolve_grid(spec: Any, steps: int) -> tuple[int, ...]:
+    """Observation steps from a grid spec: an explicit list, or ``{kind: log|linear, num}`` over ``0..steps``."""
+    if isinstance(spec, list):
+        return tuple(sorted({int(s) for s in spec}))
+    num = spec["num"]
+    if spec["kind"] == "linear" or steps < 2:
+        values = np.linspace(0, steps, num)
+    else:
+        values = np.concatenate([[0.0], np.geomspace(1, steps, num - 1)])
+    return tuple(sorted({int(round(v)) for v in values}))
+
+
+def _expand_sweep(sweep: Any, path: str, checker: Checker) -> list[dict[str, Any]]:
+    """The sweep as a list of ``{dotted path: value}`` points (product of lists, or an explicit list)."""
+    if sweep is None:
+        return [{}]
+    if isinstance(sweep, Mapping):
+        axes = []
+        for key, values in sweep.items():
+            if not isinstance(key, str) or not key:
+                checker.issue(
+                    f"{path}.{key}", "sweep keys are dotted paths into setting, e.g. optimizer.lr"
+                )
+                return [{}]
+            if not isinstance(values, list) or not values:
+                checker.issue(f"{path}.{key}", "expected a non-empty list of values to sweep over")
+                return [{}]
+            axes.append([(key, v) for v in values])
+        return [dict(combo) for combo in itertools.product(*axes)]
+    if isinstance(sweep, list):
+        points = []
+        for i, entry in enumerate(sweep):
+            if not isinstance(entry, Mapping) or not entry:
+                checker.issue(
+                    f"{path}[{i}]", "each sweep point is a non-empty mapping {dotted path: value}"
+                )
+                continue
+            points.append(dict(entry))
+        return points or [{}]
+    checker.issue(path, "expected a mapping {path: [values]} (product) or a list of points")
+    return [{}]
+
+
+def _check_setting(setting: dict[str, Any], path: str, checker: Checker) -> None:
+    """Rules that involve more than one component."""
+    optimizer = OPTIMIZERS.get(setting["optimizer"]["kind"])
+    model = MODELS.get(setting["model"]["kind"])
+    data = DATA.get(setting["data"]["kind"])
+    finite = setting["train_size"] != "online"
+    if not optimizer.iterative:
+        if "closed_form" not in model.capabilities:
+            checker.issue(
+                f"{path}.optimizer.kind",
+                f"{optimizer.kind!r} is closed-form and needs a kernel_machine model, not {model.kind!r}",
+            )
+        if setting["steps"] != 0:
+            checker.issue(
+                f"{path}.steps", f"must be 0 for the closed-form optimizer {optimizer.kind!r}"
+            )
+        if not finite:
+            checker.issue(f"{path}.train_size", f"{optimizer.kind!r} needs a finite training set")
+    else:
+        if "closed_form" in model.capabilities:
+            checker.issue(
+                f"{path}.optimizer.kind",
+                f"model {model.kind!r} is fitted in closed form: use optimizer ridge_solve",
+            )
+        if optimizer.kind == "gd" and not finite:
+            checker.issue(
+                f"{path}.train_size", "full-batch gd needs a finite training set, not 'online'"
+            )
+    init = setting["model"].get("init")
+    if init is not None and init["kind"] == "aligned" and "teacher_svd" not in data.capabilities:
+        checker.issue(
+            f"{path}.model.init.kind",
+            f"aligned init needs a data generator with a linear teacher (teacher_svd); {data.kind!r} has none",
+        )
+
+
+def _validate_target(
+    raw: Any, path: str, setting: dict[str, Any], checker: Checker
+) -> tuple[Target | None, Any]:
+    if not isinstance(raw, Mapping):
+        checker.issue(path, "expected a mapping with 'quantity'")
+        return None, None
+    known = ("quantity", "params", "statistic", "grid")
+    for key in raw:
+        if key not in known:
+            checker.issue(
+                f"{path}.{key}",
+                f"unknown field for target{did_you_mean(str(key), known)}; known fields: {', '.join(known)}",
+            )
+    name = raw.get("quantity")
+    if name not in QUANTITIES:
+        checker.issue(
+            f"{path}.quantity",
+            f"unknown quantity {name!r}{did_you_mean(str(name), QUANTITIES.names())}; known: {', '.join(QUANTITIES.names())}",
+        )
+        return None, None
+    cls = QUANTITIES.get(name)
+    params_raw = raw.get("params", {}) or {}
+    if not isinstance(params_raw, Mapping):
+        checker.issue(f"{path}.params", "expected a mapping")
+        params_raw = {}
+    params = validate_params(
+        cls.PARAMS, params_raw, f"{path}.params", checker, what=f"quantity {name!r}"
+    )
+    statistic = raw.get("statistic", cls.default_statistic)
+    statistic = Enum(STATISTICS).check(statistic, f"{path}.statistic", checker)
+    grid = raw.get("grid")
+    if cls.needs_grid and grid is None:
+        checker.issue(
+            f"{path}.grid",
+            f"quantity {name!r} is a curve: give grid: {{kind: log, num: 30}} or a list of steps",
+        )
+    elif not cls.needs_grid and grid is not None:
+        checker.issue(f"{path}.grid", f"quantity {name!r} is not a curve and takes no grid")
+    elif grid is not None:
+        grid = GRID.check(grid, f"{path}.grid", checker)
+    model = MODELS.get(setting["model"]["kind"])
+    data = DATA.get(setting["data"]["kind"])
+    for need in sorted(cls.requires_model - model.capabilities):
+        checker.issue(
+            f"{path}.quantity",
+            f"{name!r} needs a model with {need!r}; model {model.kind!r} lacks it",
+        )
+    for need in sorted(cls.requires_data - data.capabilities):
+        checker.issue(
+            f"{path}.quantity", f"{name!r} needs data with {need!r}; data {data.kind!r} lacks it"
+        )
+    if is_missing(statistic) or is_missing(grid):
+        return None, None
+    return Target(name, params, statistic, grid), cls
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def _validate_tier(
+    raw: Mapping[str, Any], tier: str, file: str, checker: Checker
+) -> Benchmark | None:
+    top = {k: v for k, v in raw.items() if k in TOP_LEVEL}
+    head = validate_params(
+        {k: p for k, p in TOP_LEVEL.items() if p.validator is not None},
+        {k: v for k, v in top.items() if TOP_LEVEL[k].validator is not None},
+        "",
+        checker,
+        what="a benchmark spec",
+    )
+    for key in ("setting", "target"):
+        if key not in raw:
+            checker.issue(key, "required field of a benchmark spec is missing")
+    if not isinstance(raw.get("setting"), Mapping):
+        if "setting" in raw:
+            checker.issue("setting", "expected a mapping")
+        return None
+    coords_list = _expand_sweep(raw.get("sweep"), "sweep", checker)
+    points: list[Point] = []
+    target: Target | None = None
+    setting_record = Record(SETTING, what="setting")
+    for index, coords in enumerate(coords_list):
+        tree = copy.deepcopy(dict(raw["setting"]))
+        for path_, value in coords.items():
+            if path_.split(".")[0] not in SETTING:
+                checker.issue(
+                    f"sweep.{path_}",
+                    f"sweep paths are relative to setting; {path_.split('.')[0]!r} is not a setting field{did_you_mean(path_.split('.')[0], SETTING)}",
+                )
+                continue
+            _set_path(tree, path_, value)
+        sub = Checker(file)
+        setting = setting_record.check(tree, "setting", sub)
+        if not sub.issues:
+            _check_setting(setting, "setting", sub)
+        point_target, quantity_cls = (None, None)
+        if not sub.issues and "target" in raw:
+            point_target, quantity_cls = _validate_target(raw["target"], "target", setting, sub)
+        for issue in sub.issues:
+            field_ = issue.field
+            if coords and len(coords_list) > 1:
+                swept = next((p for p in coords if field_.startswith(f"setting.{p}")), None)
+                field_ = (
+                    f"sweep.{swept}"
+                    if swept
+                    else f"{field_} (at sweep point {index}: {point_label(coords)})"
+                )
+            checker.issue(field_, issue.message)
+        if sub.issues or point_target is None:
+            continue
+        target = point_target
+        grid = resolve_grid(target.grid, setting["steps"]) if target.grid is not None else None
+        if grid is not None and grid[-1] > setting["steps"]:
+            checker.issue("target.grid", f"step {grid[-1]} is beyond steps={setting['steps']}")
+            continue
+        quantity = quantity_cls(target.params, setting, grid)
+        key = content_hash(
+            {
+                "benchmark": raw.get("id"),
+                "setting": setting,
+                "target": {"quantity": target.quantity, "params": target.params, "grid": grid},
+            }
+        )
+        points.append(
+            Point(index, coords, point_label(coords), setting, grid, quantity.shape(), key)
+        )
+    # identical points would be measured twice and weigh twice in the score
+    seen: dict[str, int] = {}
+    for p in points:
+        if p.key in seen:
+            checker.issue(
+                "sweep", f"points {seen[p.key]} and {p.index} have the same setting ({p.label})"
+            )
+        seen.setdefault(p.key, p.index)
+    if checker.issues or target is None:
+        return None
+    benchmark = Benchmark(
+        id=head["id"],
+        version=head["version"],
+        pillar=head["pillar"],
+        title=head["title"],
+        claim=head["claim"],
+        references=tuple(head["references"]),
+        open_directions=tuple(head["open_directions"]),
+        tier=tier,
+        seeds=head["seeds"],
+        target=target,
+        tolerance=Tolerance(**head["tolerance"]),
+        baseline=head["baseline"],
+        budget_seconds=head["budget"]["predict_seconds"],
+        points=tuple(points),
+        path=file,
+    )
+    spec_hash = content_hash(
+        {
+            "points": [p.key for p in points],
+            "seeds": benchmark.seeds,
+            "target": {"statistic": target.statistic},
+            "tolerance": head["tolerance"],
+            "baseline": benchmark.baseline,
+        }
+    )
+    return replace(benchmark, spec_hash=spec_hash)
+
+
+def load_benchmark(
+    path: str | Path,
+    tier: str = "default",
+    *,
+    known_predictors: Iterable[str] | None = None,
+) -> Benchmark:
+    """Load, validate and resolve one spec file at ``tier``.
+
+    All tiers are validated, so an error in any tier's overrides is reported whichever tier is
+    asked for.
+
+    Args:
+        path: the YAML file.
+        tier: ``smoke``, ``default`` or ``full``.
+        known_predictors: if given, ``baseline`` must be one of them.
+
+    Raises:
+        SpecError: with every problem found, each naming the file and the field.
+    """
+    return load_benchmark_tiers(path, known_predictors=known_predictors)[tier]
+
+
+def load_benchmark_tiers(
+    path: str | Path, *, known_predictors: Iterable[str] | None = None
+) -> dict[str, Benchmark]:
+    """Load one spec file and resolve every tier; see :func:`load_benchmark`."""
+    file = str(path)
+    raw = load_yaml(path)
+    checker = Checker(file)
+    if not isinstance(raw, Mapping):
+        raise SpecError([Issue(file, "", "a benchmark spec is a YAML mapping (key: value lines)")])
+    for key in raw:
+        if key not in TOP_LEVEL:
+            checker.issue(
+                str(key),
+                f"unknown field{did_you_mean(str(key), TOP_LEVEL)}; known fields: {', '.join(TOP_LEVEL)}",
+            )
+    tiers_raw = raw.get("tiers") or {}
+    if not isinstance(tiers_raw, Mapping):
+        checker.issue("tiers", "expected a mapping {smoke: {...}, default: {...}, full: {...}}")
+        tiers_raw = {}
+    for tier, override in tiers_raw.items():
+        if tier not in TIERS:
+            checker.issue(
+                f"tiers.{tier}",
+                f"unknown tier{did_you_mean(str(tier), TIERS)}; tiers are {', '.join(TIERS)}",
+            )
+        elif override is not None and not isinstance(override, Mapping):
+            checker.issue(f"tiers.{tier}", "expected a mapping of overrides")
+        else:
+            for key in override or {}:
+                if key not in OVERRIDABLE:
+                    checker.issue(
+                        f"tiers.{tier}.{key}",
+                        f"a tier may override only {', '.join(OVERRIDABLE)}{did_you_mean(str(key), OVERRIDABLE)}",
+                    )
+    stem = Path(file).stem
+    if isinstance(raw.get("id"), str) and raw["id"] != stem:
+        checker.issue(
+            "id",
+            f"{raw['id']!r} must match the file name {stem!r} (ids are immutable; rename the file)",
+        )
+    parent = Path(file).parent.name
+    if isinstance(raw.get("pillar"), str) and parent in PILLARS and raw["pillar"] != parent:
+        checker.issue("pillar", f"{raw['pillar']!r} but the file is in benchmarks/{parent}/")
+    if known_predictors is not None and isinstance(raw.get("baseline"), str):
+        names = list(known_predictors)
+        if raw["baseline"] not in names:
+            checker.issue(
+                "baseline",
+                f"unknown predictor {raw['baseline']!r}{did_you_mean(raw['baseline'], names)}",
+            )
+    checker.raise_if_any()
+
+    resolved: dict[str, Benchmark] = {}
+    base_messages: set[tuple[str, str]] = set()
+    issues: list[Issue] = []
+    for tier in ("default", *[t for t in TIERS if t != "default"]):
+        merged = {k: v for k, v in raw.items() if k != "tiers"}
+        override = tiers_raw.get(tier) or {}
+        merged = deep_merge(merged, override)
+        tier_checker = Checker(file)
+        benchmark = _validate_tier(merged, tier, file, tier_checker)
+        for issue in tier_checker.issues:
+            signature = (issue.field, issue.message)
+            if tier == "default":
+                base_messages.add(signature)
+                issues.append(issue)
+            elif signature not in base_messages:
+                issues.append(Issue(file, f"tiers.{tier}: {issue.field}", issue.message))
+        if benchmark is not None:
+            resolved[tier] = benchmark
+    if issues:
+        raise SpecError(_dedupe(issues))
+    return resolved
+
+
+def _dedupe(issues: Sequence[Issue]) -> list[Issue]:
+    out, seen = [], set()
+    for issue in issues:
+        if (issue.field, issue.message) not in seen:
+            seen.add((issue.field, issue.message))
+            out.append(issue)
+    return out
+
+
+def find_spec_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and directories into spec files (``*.yaml``/``*.yml``, sorted, cards excluded)."""
+    out: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml")))
+        else:
+            out.append(path)
+    return out
+
+
+def load_benchmarks(
+    root: str | Path, tier: str = "default", *, known_predictors: Iterable[str] | None = None
+) -> list[Benchmark]:
+    """Load every spec under ``root`` (``benchmarks/``) at ``tier``, reporting all problems at once."""
+    benchmarks, issues = [], []
+    ids: dict[str, str] = {}
+    for path in find_spec_files([root]):
+        try:
+            benchmark = load_benchmark(path, tier, known_predictors=known_predictors)
+        except SpecError as exc:
+            issues.extend(exc.issues)
+            continue
+        if benchmark.id in ids:
+            issues.append(
+                Issue(str(path), "id", f"{benchmark.id!r} is also the id of {ids[benchmark.id]}")
+            )
+        ids[benchmark.id] = str(path)
+        benchmarks.append(benchmark)
+    if issues:
+        raise SpecError(issues)
+    return sorted(benchmarks, key=lambda b: (PILLARS.index(b.pillar), b.id))

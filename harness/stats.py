@@ -1,0 +1,69 @@
+"""Across-seed statistics and the seed bootstrap (formulas in ``docs/statistics.md``).
+
+Seeds are resampled *jointly* across sweep points: all points share a seed's random streams
+(common random numbers, :mod:`harness.seeds`), so their errors are correlated and must be
+resampled together. The bootstrap is deterministic (its generator is seeded by the benchmark id and
+tier), so scores and the committed leaderboard are reproducible to the bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from scipy import stats as _scipy_stats
+
+__all__ = ["MIN_SEEDS", "RESAMPLES", "bootstrap_rng", "reduce", "resample", "small_sample_factor"]
+
+MIN_SEEDS = 3
+"""Fewer seeds than this cannot tell a pass from a fail: the verdict is ``inconclusive``."""
+
+RESAMPLES = 2000
+"""Bootstrap resamples per score."""
+
+
+def reduce(values: np.ndarray, statistic: str, axis: int = 0) -> np.ndarray:
+    """The across-seed statistic: ``mean``, ``median`` or ``logmean`` (``exp(mean(ln y))``, the
+    geometric mean; NaN where a value is not positive). ``+inf`` values (diverged runs, censored
+    events) propagate through ``mean`` and count as the largest values for ``median``."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if statistic == "mean":
+            return np.mean(values, axis=axis)
+        if statistic == "median":
+            return np.median(values, axis=axis)
+        if statistic == "logmean":
+            logs = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
+            return np.exp(np.mean(logs, axis=axis))
+    raise ValueError(f"unknown statistic {statistic!r}")
+
+
+def bootstrap_rng(*labels: str) -> np.random.Generator:
+    """A generator seeded by text labels (e.g. benchmark id and tier)."""
+    digest = hashlib.sha256("\x00".join(("bootstrap", *labels)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def resample(
+    values: np.ndarray, statistic: str, rng: np.random.Generator, resamples: int = RESAMPLES
+) -> np.ndarray:
+    """Bootstrap replicates of the statistic: ``values`` is ``(S, C)``; returns ``(resamples, C)``.
+
+    Each replicate draws ``S`` seed indices with replacement and applies them to every column.
+    """
+    n = values.shape[0]
+    index = rng.integers(0, n, size=(resamples, n))
+    return reduce(values[index], statistic, axis=1)
+
+
+def small_sample_factor(n: int) -> float:
+    """Widening of percentile-bootstrap intervals for ``n`` seeds.
+
+    The percentile bootstrap of a mean behaves like a normal interval with the biased variance
+    ``σ̂²(n−1)/n``; the factor ``√(n/(n−1)) · t_{0.975, n−1} / z_{0.975}`` turns it into Student's
+    interval, which keeps the nominal 95% coverage for the few seeds a CPU affords.
+    """
+    if n < 2:
+        return float("inf")
+    return float(
+        np.sqrt(n / (n - 1)) * _scipy_stats.t.ppf(0.975, n - 1) / _scipy_stats.norm.ppf(0.975)
+    )

@@ -1,0 +1,21 @@
+"""The built-in predictors: theories and baselines, one module per theory.
+
+Names map to ``"module:Class"`` strings, imported only when a predictor is used (so listing
+predictors imports none of them). Third-party predictors register through the entry-point group
+``theorybench.predictors`` instead; see README "Submitting a predictor".
+"""
+
+from __future__ import annotations
+
+BUILTIN: dict[str, str] = {
+    # sgd-linreg-curves
+    "sgd-recursion": "predictors.sgd_linreg:SGDRecursion",
+    "gd-population": "predictors.baselines:GDPopulation",
+    # krr-learning-curves
+    "eigenlearning": "predictors.eigenlearning:Eigenlearning",
+    "no-learning": "predictors.baselines:NoLearning",
+    # dln-modes
+    "saxe-gradient-flow": "predictors.saxe:SaxeGradientFlow",
+    "saxe-discrete": "predictors.saxe:SaxeDiscrete",
+    "shallow-regression": "predictors.baselines:ShallowRegression",
+}
