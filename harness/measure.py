@@ -56,7 +56,7 @@ def _read(stores: StoreChain, key: Mapping[str, Any], strict_env: bool) -> dict[
     for store in stores.stores:
         found = _read_other_version(store, key)
         if found is not None:
-            return found
+            return stores.promoted(store, found, "measurement")
     return None
 
 

@@ -106,7 +106,7 @@ class Session:
         stores = [
             s for s, used in ((local, use_local), (published, use_published or publish)) if used
         ]
-        self.stores = StoreChain(stores, write_to)
+        self.stores = StoreChain(stores, write_to, promote=publish)
 
     # stages -----------------------------------------------------------------------------------
     def predict(

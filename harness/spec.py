@@ -423,34 +423,51 @@ def _validate_tier(
     points: list[Point] = []
     target: Target | None = None
     setting_record = Record(SETTING, what="setting")
+    per_point: list[list[Issue]] = []
+    resolved = []
     for index, coords in enumerate(coords_list):
         tree = copy.deepcopy(dict(raw["setting"]))
+        sub = Checker(file)
         for path_, value in coords.items():
-            if path_.split(".")[0] not in SETTING:
-                checker.issue(
+            head_ = path_.split(".")[0]
+            if head_ not in SETTING:
+                sub.issue(
                     f"sweep.{path_}",
-                    f"sweep paths are relative to setting; {path_.split('.')[0]!r} is not a setting field{did_you_mean(path_.split('.')[0], SETTING)}",
+                    f"sweep paths are relative to setting; {head_!r} is not a setting field{did_you_mean(head_, SETTING)}",
                 )
                 continue
             _set_path(tree, path_, value)
-        sub = Checker(file)
         setting = setting_record.check(tree, "setting", sub)
         if not sub.issues:
             _check_setting(setting, "setting", sub)
         point_target, quantity_cls = (None, None)
         if not sub.issues and "target" in raw:
             point_target, quantity_cls = _validate_target(raw["target"], "target", setting, sub)
-        for issue in sub.issues:
-            field_ = issue.field
-            if coords and len(coords_list) > 1:
-                swept = next((p for p in coords if field_.startswith(f"setting.{p}")), None)
-                field_ = (
-                    f"sweep.{swept}"
-                    if swept
-                    else f"{field_} (at sweep point {index}: {point_label(coords)})"
-                )
+        per_point.append(sub.issues)
+        resolved.append((index, coords, setting, point_target, quantity_cls))
+    # a problem found at every point is the spec's own; one found at some points comes from the sweep
+    common = (
+        set.intersection(*({(i.field, i.message) for i in issues} for issues in per_point))
+        if per_point
+        else set()
+    )
+    for field_, message in sorted(
+        common, key=lambda fm: [(i.field, i.message) for i in per_point[0]].index(fm)
+    ):
+        checker.issue(field_, message)
+    for (index, coords, *_), issues in zip(resolved, per_point):
+        for issue in issues:
+            if (issue.field, issue.message) in common:
+                continue
+            swept = next((p for p in coords if issue.field.startswith(f"setting.{p}")), None)
+            field_ = (
+                f"sweep.{swept}"
+                if swept
+                else f"{issue.field} (at sweep point {index}: {point_label(coords)})"
+            )
             checker.issue(field_, issue.message)
-        if sub.issues or point_target is None:
+    for (index, coords, setting, point_target, quantity_cls), issues in zip(resolved, per_point):
+        if issues or point_target is None:
             continue
         target = point_target
         grid = resolve_grid(target.grid, setting["steps"]) if target.grid is not None else None
@@ -570,7 +587,7 @@ def load_benchmark_tiers(
             f"{raw['id']!r} must match the file name {stem!r} (ids are immutable; rename the file)",
         )
     parent = Path(file).parent.name
-    if isinstance(raw.get("pillar"), str) and parent in PILLARS and raw["pillar"] != parent:
+    if raw.get("pillar") in PILLARS and parent in PILLARS and raw["pillar"] != parent:
         checker.issue("pillar", f"{raw['pillar']!r} but the file is in benchmarks/{parent}/")
     if known_predictors is not None and isinstance(raw.get("baseline"), str):
         names = list(known_predictors)
@@ -579,14 +596,13 @@ def load_benchmark_tiers(
                 "baseline",
                 f"unknown predictor {raw['baseline']!r}{did_you_mean(raw['baseline'], names)}",
             )
-    checker.raise_if_any()
-
     resolved: dict[str, Benchmark] = {}
     base_messages: set[tuple[str, str]] = set()
-    issues: list[Issue] = []
+    issues: list[Issue] = list(checker.issues)
     for tier in ("default", *[t for t in TIERS if t != "default"]):
-        merged = {k: v for k, v in raw.items() if k != "tiers"}
-        override = tiers_raw.get(tier) or {}
+        merged = {k: v for k, v in raw.items() if k != "tiers" and k in TOP_LEVEL}
+        override = tiers_raw.get(tier) if isinstance(tiers_raw.get(tier), Mapping) else {}
+        override = {k: v for k, v in override.items() if k in OVERRIDABLE}
         merged = deep_merge(merged, override)
         tier_checker = Checker(file)
         benchmark = _validate_tier(merged, tier, file, tier_checker)

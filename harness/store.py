@@ -196,19 +196,36 @@ class Store:
 
 
 class StoreChain:
-    """Stores read in order (local first, then the committed results); writes go to ``write_to``."""
+    """Stores read in order (local first, then the committed results); writes go to ``write_to``.
 
-    def __init__(self, stores: Sequence[Store], write_to: Store) -> None:
+    With ``promote=True`` (publishing), a record found in another store is copied into ``write_to``,
+    so that publishing a tier puts everything it needs into the committed results.
+    """
+
+    def __init__(self, stores: Sequence[Store], write_to: Store, *, promote: bool = False) -> None:
         self.stores = list(stores)
         self.write_to = write_to
+        self.promote = promote
         if write_to not in self.stores:
             self.stores.insert(0, write_to)
+
+    def promoted(self, store: Store, record: dict[str, Any], kind: str) -> dict[str, Any]:
+        """Return ``record`` (found in ``store``), copying it into ``write_to`` first when promoting."""
+        if self.promote and store is not self.write_to:
+            body = {k: v for k, v in record.items() if k not in ("schema_version", "kind", "key")}
+            write = (
+                self.write_to.write_measurement
+                if kind == "measurement"
+                else self.write_to.write_prediction
+            )
+            write(record["key"], body)
+        return record
 
     def read_measurement(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         for store in self.stores:
             found = store.read_measurement(key)
             if found is not None:
-                return found
+                return self.promoted(store, found, "measurement")
         return None
 
     def write_measurement(self, key: Mapping[str, Any], record: Mapping[str, Any]) -> Path:
@@ -218,7 +235,7 @@ class StoreChain:
         for store in self.stores:
             found = store.read_prediction(key)
             if found is not None:
-                return found
+                return self.promoted(store, found, "prediction")
         return None
 
     def write_prediction(self, key: Mapping[str, Any], record: Mapping[str, Any]) -> Path:

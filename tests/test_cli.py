@@ -1,0 +1,192 @@
+"""The command line end to end on a tiny project: list, run, score, show, leaderboard, check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, run_cli, write_project
+
+
+def test_list_json(measured_project: Path) -> None:
+    result = run_cli(["list", "--json"], measured_project)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    ids = {b["id"]: b for b in payload["benchmarks"]}
+    assert set(ids) == {"tiny-linreg", "tiny-krr", "tiny-dln"}
+    assert ids["tiny-krr"]["pillar"] == "solvable" and ids["tiny-krr"]["tiers"]["default"] == {
+        "points": 2,
+        "seeds": 4,
+    }
+    assert {"eigenlearning", "sgd-recursion", "saxe-discrete"} <= {
+        p["name"] for p in payload["predictors"]
+    }
+
+
+def test_run_json_has_verdicts_and_errors(measured_project: Path) -> None:
+    result = run_cli(["run", "--json"], measured_project)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    keys = {"benchmark", "predictor", "verdict", "error", "tolerance", "noise_ceiling", "skill"}
+    assert rows and all(keys <= set(r) for r in rows)
+    verdicts = {(r["benchmark"], r["predictor"]): r["verdict"] for r in rows}
+    assert verdicts[("tiny-dln", "saxe-discrete")] == "pass"
+    assert verdicts[("tiny-dln", "shallow-regression")] == "fail"
+    assert (
+        "measured 0 seed(s)" not in result.stderr
+    )  # nothing to measure: no measuring report at all
+
+
+def test_score_reads_the_store_only(measured_project: Path) -> None:
+    result = run_cli(["score", "--json", "-b", "tiny-dln"], measured_project)
+    rows = json.loads(result.stdout)
+    assert {r["predictor"] for r in rows} == {
+        "saxe-discrete",
+        "saxe-gradient-flow",
+        "shallow-regression",
+    }
+    empty = run_cli(
+        [
+            "score",
+            "--json",
+            "-b",
+            "tiny-dln",
+            "--store",
+            str(measured_project / "nothing"),
+            "--ignore-published",
+        ],
+        measured_project,
+    )
+    assert {r["verdict"] for r in json.loads(empty.stdout)} == {"missing"}
+
+
+def test_show(measured_project: Path) -> None:
+    text = run_cli(["show", "tiny-dln"], measured_project)
+    assert text.returncode == 0, text.stderr
+    assert (
+        "Claim: Saxe's solution" in text.stdout
+        and "saxe-discrete" in text.stdout
+        and "± " in text.stdout
+    )
+    data = json.loads(run_cli(["show", "tiny-krr", "--json"], measured_project).stdout)
+    assert len(data["points"]) == 2 and "eigenlearning" in data["points"][0]["forecasts"]
+
+
+def test_unknown_benchmark_is_a_usage_error(measured_project: Path) -> None:
+    result = run_cli(["show", "tiny-dnl"], measured_project)
+    assert (
+        result.returncode == 2
+        and "did you mean 'tiny-dln'" in result.stderr
+        and "Traceback" not in result.stderr
+    )
+
+
+def test_outside_a_project(tmp_path: Path) -> None:
+    result = run_cli(["list"], tmp_path)
+    assert result.returncode == 2 and "no benchmarks/ folder" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, measured_project: Path) -> Path:
+    """A copy of the measured project whose smoke and default tiers are published and rendered."""
+    root = tmp_path_factory.mktemp("published") / "project"
+    shutil.copytree(measured_project, root)
+    for args in (
+        ["run", "--tier", "smoke", "--publish", "--jobs", "1"],
+        ["run", "--publish", "--jobs", "1"],
+        ["leaderboard"],
+    ):
+        result = run_cli(args, root)
+        assert result.returncode == 0, (args, result.stderr)
+    return root
+
+
+def test_leaderboard_renders_and_detects_staleness(published: Path) -> None:
+    readme = (published / "leaderboard" / "README.md").read_text()
+    assert (
+        "<!-- BEGIN LEADERBOARD -->" in readme
+        and "`tiny-dln`" in readme
+        and "Solvable idealized settings" in readme
+    )
+    board = json.loads((published / "leaderboard" / "leaderboard.json").read_text())
+    assert set(board["tiers"]) == {"default", "smoke"}
+    assert run_cli(["leaderboard", "--check"], published).returncode == 0
+    # the render is deterministic
+    assert run_cli(["leaderboard"], published).returncode == 0
+    assert (published / "leaderboard" / "README.md").read_text() == readme
+
+    (published / "leaderboard" / "README.md").write_text(readme.replace("✓ pass", "✗ fail", 1))
+    stale = run_cli(["leaderboard", "--check"], published)
+    assert stale.returncode == 1 and "README.md tables differ" in stale.stderr
+    (published / "leaderboard" / "README.md").write_text(readme)
+
+    victim = next(
+        (published / "leaderboard" / "results" / "measurements" / "tiny-krr").rglob(
+            "seed-0001.json"
+        )
+    )
+    victim.unlink()
+    missing = run_cli(["leaderboard", "--check"], published)
+    assert missing.returncode == 1 and "measurement(s) missing" in missing.stderr
+
+
+CLAIMS = """claims:
+  - {predictor: saxe-discrete, benchmark: tiny-dln, tier: smoke, expect: pass}
+  - {predictor: shallow-regression, benchmark: tiny-dln, tier: smoke, expect: fail}
+"""
+
+
+def test_check_claims(published: Path) -> None:
+    (published / "leaderboard" / "claims.yaml").write_text(CLAIMS)
+    ok = run_cli(["check", "--json"], published)
+    assert ok.returncode == 0, ok.stderr
+    rows = json.loads(ok.stdout)
+    assert (
+        [r["holds"] for r in rows] == [True, True]
+        and rows[0]["verdict"] == "pass"
+        and rows[0]["error"] is not None
+    )
+    broken = CLAIMS.replace(
+        "shallow-regression, benchmark: tiny-dln, tier: smoke, expect: fail",
+        "shallow-regression, benchmark: tiny-dln, tier: smoke, expect: pass",
+    )
+    (published / "leaderboard" / "claims.yaml").write_text(broken)
+    result = run_cli(["check"], published)
+    assert result.returncode == 1
+    assert (
+        "claim 1 broke: shallow-regression on tiny-dln [smoke]: expected pass, got fail"
+        in result.stderr
+    )
+    assert "> tolerance 0.1 by" in result.stderr
+    (published / "leaderboard" / "claims.yaml").write_text(
+        "claims:\n  - {predictor: saxe-discrete, benchmark: tiny-dnl, expect: pass}\n"
+    )
+    bad = run_cli(["check"], published)
+    assert (
+        bad.returncode == 2
+        and "claims[0].benchmark" in bad.stderr
+        and "did you mean 'tiny-dln'" in bad.stderr
+    )
+
+
+def test_importing_the_harness_imports_no_framework() -> None:
+    code = (
+        "import sys, harness, harness.spec, harness.scoring, harness.leaderboard, harness.cli, harness.plugins, "
+        "predictors.eigenlearning, predictors.saxe, predictors.sgd_linreg; "
+        "from harness.cli import main; main(['list', 'benchmarks']); "
+        "print('FRAMEWORKS', sorted(m for m in ('torch', 'jax') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "FRAMEWORKS []" in result.stdout
+
+
+def test_python_dash_m_harness_is_the_cli(tmp_path: Path) -> None:
+    root = write_project(tmp_path)
+    result = run_cli(["--help"], root)
+    assert result.returncode == 0 and "predict, measure what is missing, score" in result.stdout
