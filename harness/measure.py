@@ -165,8 +165,9 @@ def plan_jobs(
 def job_cost(job: Job) -> float:
     """A rough cost estimate, to start the longest jobs first."""
     s = job.setting
-    rows = s["optimizer"].get("batch_size") or (
-        s["train_size"] if s["train_size"] != "online" else 1
+    batch = s["optimizer"].get("batch_size")
+    rows = (
+        batch if isinstance(batch, int) else (s["train_size"] if s["train_size"] != "online" else 1)
     )
     width = max([*s["model"].get("widths", []), s["model"].get("width", 1), 1])
     return (s["steps"] + 1) * rows * width * len(job.seeds)

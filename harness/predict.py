@@ -41,6 +41,7 @@ class PredictionRecord:
     """One predictor's outcome at one sweep point.
 
     Attributes:
+        point: the index of the forecast unit (a sweep point, or a group of a derived target).
         status: ``ok`` (a forecast), ``abstain`` (not applicable here) or ``error``.
         mean / std: the forecast (``std`` optional), shaped like the target.
         message: the abstention reason, the error, or the forecast's notes.
@@ -57,7 +58,8 @@ class PredictionRecord:
 
 
 def problems_of(benchmark: Benchmark) -> list[Problem]:
-    return [Problem.from_point(benchmark, point) for point in benchmark.points]
+    """One problem per forecast unit: per sweep point, or per group of a derived target."""
+    return [Problem.from_unit(benchmark, unit) for unit in benchmark.units]
 
 
 def prediction_key(

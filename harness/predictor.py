@@ -31,7 +31,7 @@ from .components import DATA
 from .components.data import Task
 from .hashing import content_hash
 from .seeds import population_rng
-from .spec import Benchmark, Point, Target
+from .spec import Benchmark, Group, Point, Target
 
 __all__ = ["Abstain", "Forecast", "Predictor", "PredictorInfo", "Problem", "info_of"]
 
@@ -134,6 +134,9 @@ class Problem:
         shape: the shape the forecast's ``mean`` must have.
         horizon: the number of training steps (events later than this are censored).
         key: content hash of everything the forecast may depend on.
+        members: for a target derived across the sweep (``target.derive``), the complete settings of
+            the group's points, in increasing ``x``; ``setting`` is then the first of them.
+        x: for a derived target, the group's values of ``target.derive.x``.
     """
 
     benchmark: str
@@ -145,12 +148,20 @@ class Problem:
     shape: tuple[int, ...]
     horizon: int
     key: str
+    members: tuple[Mapping[str, Any], ...] = ()
+    x: np.ndarray | None = None
 
     POPULATION_STREAM: ClassVar[str] = "population"
 
     @classmethod
     def from_point(cls, benchmark: Benchmark, point: Point) -> Problem:
-        key = content_hash({"point": point.key, "statistic": benchmark.target.statistic})
+        key = content_hash(
+            {
+                "point": point.key,
+                "statistic": benchmark.target.statistic,
+                "quantiles": benchmark.target.quantiles,
+            }
+        )
         return cls(
             benchmark=benchmark.id,
             label=point.label,
@@ -158,9 +169,37 @@ class Problem:
             setting=copy.deepcopy(dict(point.setting)),
             target=benchmark.target,
             grid=None if point.grid is None else np.asarray(point.grid, dtype=np.int64),
-            shape=tuple(point.shape),
+            shape=tuple(point.forecast_shape),
             horizon=int(point.setting.get("steps", 0)),
             key=key,
+        )
+
+    @classmethod
+    def from_group(cls, benchmark: Benchmark, group: Group) -> Problem:
+        points = [benchmark.points[i] for i in group.members]
+        first = points[0]
+        key = content_hash({"group": group.key, "statistic": benchmark.target.statistic})
+        return cls(
+            benchmark=benchmark.id,
+            label=group.label,
+            coords=dict(group.coords),
+            setting=copy.deepcopy(dict(first.setting)),
+            target=benchmark.target,
+            grid=None if first.grid is None else np.asarray(first.grid, dtype=np.int64),
+            shape=tuple(group.forecast_shape),
+            horizon=int(first.setting.get("steps", 0)),
+            key=key,
+            members=tuple(copy.deepcopy(dict(p.setting)) for p in points),
+            x=np.asarray(group.x, dtype=np.float64),
+        )
+
+    @classmethod
+    def from_unit(cls, benchmark: Benchmark, unit: Point | Group) -> Problem:
+        """The problem of a forecast unit: a sweep point, or a group of a derived target."""
+        return (
+            cls.from_group(benchmark, unit)
+            if isinstance(unit, Group)
+            else cls.from_point(benchmark, unit)
         )
 
     def get(self, path: str, default: Any = ...) -> Any:

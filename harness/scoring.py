@@ -22,39 +22,19 @@ Scores are recomputed from stored forecasts and measurements, never stored as tr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .cells import Cells, build_cells, cell_errors
 from .measure import Measurements
 from .predict import PredictionRecord
-from .spec import Benchmark, Tolerance
-from .stats import MIN_SEEDS, bootstrap_rng, reduce, resample, small_sample_factor
+from .spec import Benchmark
+from .stats import MIN_SEEDS, small_sample_factor
 
 __all__ = ["VERDICTS", "PointScore", "Score", "aggregate", "cell_errors", "score_benchmark"]
 
 VERDICTS = ("pass", "fail", "inconclusive", "abstain", "error", "missing")
-
-
-def cell_errors(
-    predicted: np.ndarray, measured: np.ndarray, metric: str, floor: float = 0.0
-) -> np.ndarray:
-    """Per-cell error (broadcasting). Equal values (``+inf`` included) have error 0."""
-    p = np.asarray(predicted, dtype=np.float64)
-    m = np.asarray(measured, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        if metric == "log_ratio":
-            a, b = p + floor, m + floor
-            out = np.abs(np.log(a / b))
-            out = np.where((a <= 0) | (b <= 0), np.inf, out)
-        elif metric == "rel_error":
-            out = np.abs(p - m) / np.abs(m)
-        elif metric == "abs_error":
-            out = np.abs(p - m)
-        else:
-            raise ValueError(f"unknown metric {metric!r}")
-        out = np.where(p == m, 0.0, out)
-    return np.where(np.isnan(out), np.inf, out)
 
 
 def aggregate(errors: np.ndarray, how: str, axis: int = -1) -> np.ndarray:
@@ -69,21 +49,6 @@ def aggregate(errors: np.ndarray, how: str, axis: int = -1) -> np.ndarray:
         if how == "rms":
             return np.sqrt(np.mean(errors**2, axis=axis))
     raise ValueError(f"unknown aggregate {how!r}")
-
-
-def _signed(
-    predicted: np.ndarray, measured: np.ndarray, sem: np.ndarray, tol: Tolerance, tau: float
-) -> np.ndarray:
-    """z-scores in the metric's scale (see module docstring)."""
-    with np.errstate(all="ignore"):
-        if tol.metric == "log_ratio":
-            delta = np.log((predicted + tol.floor) / (measured + tol.floor))
-            sigma = sem / np.abs(measured + tol.floor)
-            z = delta / np.sqrt(sigma**2 + tau**2)
-        else:
-            z = (predicted - measured) / np.sqrt(sem**2 + (tau * measured) ** 2)
-        z = np.where(predicted == measured, 0.0, z)
-    return z
 
 
 @dataclass(frozen=True)
@@ -129,57 +94,6 @@ class Score:
         if self.error is None or self.noise_ceiling is None or self.error_low is None:
             return None
         return bool(self.error <= self.noise_ceiling or self.error_low <= self.noise_ceiling)
-
-
-@dataclass
-class _Cells:
-    """The measured target flattened into cells, with the bootstrap replicates."""
-
-    values: np.ndarray  # (S, C) per-seed values, horizon-clipped
-    center: np.ndarray  # (C,) statistic
-    replicates: np.ndarray  # (B, C)
-    sem: np.ndarray  # (C,)
-    point_of: np.ndarray  # (C,) point index of each cell
-    horizon: np.ndarray  # (C,) censoring horizon (+inf for non-event quantities)
-    seeds: int
-    dropped: int
-
-
-def _cells(benchmark: Benchmark, measurements: Measurements) -> _Cells | None:
-    points = benchmark.points
-    blocks = [measurements.values[p.index].reshape(benchmark.seeds, -1) for p in points]
-    if any(np.all(np.isnan(block)) for block in blocks):
-        return None
-    values = np.concatenate(blocks, axis=1)
-    complete = ~np.any(np.isnan(values), axis=1)
-    values = values[complete]
-    events = benchmark.target.quantity_class.shape_kind == "events"
-    horizon = np.concatenate(
-        [
-            np.full(block.shape[1], float(p.setting["steps"]) if events else np.inf)
-            for p, block in zip(points, blocks)
-        ]
-    )
-    point_of = np.concatenate(
-        [np.full(block.shape[1], p.index) for p, block in zip(points, blocks)]
-    )
-    values = np.minimum(values, horizon)
-    statistic = benchmark.target.statistic
-    center = reduce(values, statistic)
-    n = values.shape[0]
-    replicates = (
-        resample(values, statistic, bootstrap_rng(benchmark.id, benchmark.tier))
-        if n > 0
-        else np.empty((0, values.shape[1]))
-    )
-    with np.errstate(invalid="ignore"):
-        sem = (
-            np.std(replicates, axis=0) * np.sqrt(n / (n - 1))
-            if n > 1
-            else np.full(values.shape[1], np.nan)
-        )
-    sem = np.where(np.isnan(sem), np.inf, sem)
-    return _Cells(values, center, replicates, sem, point_of, horizon, n, int((~complete).sum()))
 
 
 def _interval(error: float, replicates: np.ndarray, n: int) -> tuple[float, float]:
@@ -232,12 +146,15 @@ def score_benchmark(
         "metric": tol.metric,
         "aggregate": tol.aggregate,
     }
-    cells = _cells(benchmark, measurements)
+    cells = build_cells(benchmark, measurements)
     if cells is None:
         missing = [
             p.label for p in benchmark.points if measurements.missing[p.index] == benchmark.seeds
         ]
-        message = f"not measured: {len(missing)} of {len(benchmark.points)} points ({', '.join(missing[:3])}{'…' if len(missing) > 3 else ''})"
+        message = (
+            f"not measured: {len(missing)} of {len(benchmark.points)} points "
+            f"({', '.join(missing[:3])}{'…' if len(missing) > 3 else ''})"
+        )
         return {
             name: Score(predictor=name, verdict="missing", seeds=0, message=message, **common)
             for name in predictions
@@ -257,119 +174,80 @@ def score_benchmark(
                 continue
             mine = float(
                 aggregate(
-                    cell_errors(forecast[covered], cells.center[covered], tol.metric, tol.floor),
-                    tol.aggregate,
+                    cells.errors(np.where(covered, forecast, baseline))[0][covered], tol.aggregate
                 )
             )
-            base = float(
-                aggregate(
-                    cell_errors(baseline[covered], cells.center[covered], tol.metric, tol.floor),
-                    tol.aggregate,
-                )
-            )
+            base = float(aggregate(cells.errors(baseline)[0][covered], tol.aggregate))
             if base > 0 and np.isfinite(base):
                 skill = 1.0 - mine / base if np.isfinite(mine) else -np.inf
-                scores[name] = _with(scores[name], skill=float(skill))
+                scores[name] = replace(scores[name], skill=float(skill))
     return scores
-
-
-def _with(score: Score, **changes: object) -> Score:
-    from dataclasses import replace
-
-    return replace(score, **changes)
 
 
 def _score_one(
     benchmark: Benchmark,
-    cells: _Cells,
+    cells: Cells,
     name: str,
     records: Sequence[PredictionRecord],
     common: Mapping[str, object],
 ) -> tuple[Score, np.ndarray | None]:
     tol = benchmark.tolerance
-    by_point = {r.point: r for r in records}
+    by_unit = {r.point: r for r in records}
     forecast = np.full(cells.center.shape, np.nan)
-    points: list[PointScore] = []
+    units: list[PointScore] = []
     errors, abstained = [], []
-    for point in benchmark.points:
-        mask = cells.point_of == point.index
-        record = by_point.get(point.index)
+    for unit in benchmark.units:
+        mask = cells.unit_of == unit.index
+        record = by_unit.get(unit.index)
         measured, sem = cells.center[mask], cells.sem[mask]
         if record is None or record.status != "ok" or record.mean is None:
             status = "missing" if record is None else record.status
-            (errors if status == "error" else abstained).append(
-                f"[{point.label}] {record.message if record else 'no forecast'}"
-            )
-            points.append(
-                PointScore(
-                    point.index,
-                    point.label,
-                    status,
-                    measured,
-                    sem,
-                    message=record.message if record else "",
-                )
-            )
+            message = record.message if record else "no forecast"
+            (errors if status == "error" else abstained).append(f"[{unit.label}] {message}")
+            units.append(PointScore(unit.index, unit.label, status, measured, sem, message=message))
             continue
-        predicted = np.minimum(
-            np.asarray(record.mean, dtype=np.float64).reshape(-1), cells.horizon[mask]
-        )
-        forecast[mask] = predicted
-        point_error = float(
-            aggregate(cell_errors(predicted, measured, tol.metric, tol.floor), tol.aggregate)
-        )
-        points.append(
+        forecast[mask] = np.asarray(record.mean, dtype=np.float64).reshape(-1)
+        forecast[mask] = cells.clip(forecast)[mask]
+        units.append(
             PointScore(
-                point.index,
-                point.label,
-                "ok",
-                measured,
-                sem,
-                predicted,
-                point_error,
-                record.message,
+                unit.index, unit.label, "ok", measured, sem, forecast[mask], None, record.message
             )
         )
     covered = ~np.isnan(forecast)
-    coverage = sum(p.status == "ok" for p in points) / len(points)
-    base = dict(common, predictor=name, seeds=cells.seeds, coverage=coverage, points=tuple(points))
+    coverage = sum(u.status == "ok" for u in units) / len(units)
+    base = dict(common, predictor=name, seeds=cells.seeds, coverage=coverage)
     if errors:
-        return Score(
-            verdict="error",
-            message="; ".join(errors[:3]) + (" …" if len(errors) > 3 else ""),
-            **base,
-        ), None
+        message = "; ".join(errors[:3]) + (" …" if len(errors) > 3 else "")
+        return Score(verdict="error", message=message, points=tuple(units), **base), None
     if not covered.any():
-        return Score(
-            verdict="abstain", message=abstained[0] if abstained else "no forecasts", **base
-        ), None
+        message = abstained[0] if abstained else "no forecasts"
+        return Score(verdict="abstain", message=message, points=tuple(units), **base), None
 
-    predicted, center = forecast[covered], cells.center[covered]
-    error = float(aggregate(cell_errors(predicted, center, tol.metric, tol.floor), tol.aggregate))
-    boot = aggregate(
-        cell_errors(predicted[None, :], cells.replicates[:, covered], tol.metric, tol.floor),
-        tol.aggregate,
-    )
-    ceiling = float(
-        np.mean(
-            aggregate(
-                cell_errors(center[None, :], cells.replicates[:, covered], tol.metric, tol.floor),
-                tol.aggregate,
-            )
-        )
-    )
+    filled = np.where(covered, forecast, cells.center)  # uncovered cells are dropped below
+    observed, replicated = cells.errors(filled)
+    error = float(aggregate(observed[covered], tol.aggregate))
+    boot = aggregate(replicated[:, covered], tol.aggregate)
+    ceiling = float(np.mean(aggregate(cells.oracle()[:, covered], tol.aggregate)))
+    units = [
+        replace(u, error=float(aggregate(observed[cells.unit_of == u.index], tol.aggregate)))
+        if u.status == "ok"
+        else u
+        for u in units
+    ]
     low, high = _interval(error, boot, cells.seeds)
     verdict, message = _verdict(error, low, high, tol.value, cells.seeds)
     if abstained:
-        message += f"; abstained at {len(abstained)} point(s)"
+        message += f"; abstained at {len(abstained)} {'group' if benchmark.groups else 'point'}(s)"
     if cells.dropped:
         message += f"; {cells.dropped} incomplete seed(s) left out"
-    sem = cells.sem[covered]
-    z = _signed(predicted, center, sem, tol, tol.z_floor)
-    z0 = _signed(predicted, center, sem, tol, 0.0)
-    finite0 = np.isfinite(z0) & (sem > 0) & np.isfinite(sem)
-    chi2 = float(np.mean(z0[finite0] ** 2)) if finite0.any() else None
-    within = float(np.mean(np.abs(z) <= 2)) if z.size else None
+    chi2 = within = None
+    z = cells.z_scores(filled, tol.z_floor)
+    if z is not None:
+        z0 = cells.z_scores(filled, 0.0)
+        z, z0, sem = z[covered], z0[covered], cells.sem[covered]
+        finite0 = np.isfinite(z0) & (sem > 0) & np.isfinite(sem)
+        chi2 = float(np.mean(z0[finite0] ** 2)) if finite0.any() else None
+        within = float(np.mean(np.abs(z) <= 2)) if z.size else None
     score = Score(
         verdict=verdict,
         error=error,
@@ -379,6 +257,7 @@ def _score_one(
         chi2_dof=chi2,
         z_within_2=within,
         message=message,
+        points=tuple(units),
         **base,
     )
     return score, forecast

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from .components import DATA, MODELS, OPTIMIZERS, QUANTITIES
+from .derive import DERIVE, Derive
 from .errors import Issue, SpecError
-from .hashing import content_hash
+from .hashing import canonical_json, content_hash
 from .registry import did_you_mean
 from .schema import (
     Checker,
@@ -51,6 +52,7 @@ __all__ = [
     "PILLARS",
     "TIERS",
     "Benchmark",
+    "Group",
     "Point",
     "Target",
     "Tolerance",
@@ -68,8 +70,8 @@ PILLAR_TITLES = {
     "universal": "Universal behaviors",
 }
 TIERS = ("smoke", "default", "full")
-STATISTICS = ("mean", "median", "logmean")
-METRICS = ("log_ratio", "rel_error", "abs_error")
+STATISTICS = ("mean", "median", "logmean", "mode", "quantiles")
+METRICS = ("log_ratio", "rel_error", "abs_error", "mismatch", "regret")
 AGGREGATES = ("mean", "median", "max", "rms")
 ID_PATTERN = r"[a-z0-9]+(-[a-z0-9]+)*"
 OVERRIDABLE = ("setting", "sweep", "seeds", "target")
@@ -139,15 +141,20 @@ class Target:
     Attributes:
         quantity: name in :data:`harness.components.QUANTITIES`.
         params: the quantity's normalized parameters.
-        statistic: the across-seed statistic forecast: ``mean``, ``median`` or ``logmean``
-            (``exp(mean(ln y))``).
+        statistic: the across-seed statistic forecast: ``mean``, ``median``, ``logmean``
+            (``exp(mean(ln y))``), ``mode`` (labels) or ``quantiles`` (a distribution, forecast by
+            its quantiles at the levels ``quantiles``).
         grid: the grid spec as written (resolved per point into :attr:`Point.grid`).
+        derive: a target derived across the sweep (:mod:`harness.derive`), or ``None``.
+        quantiles: quantile levels for ``statistic: quantiles``.
     """
 
     quantity: str
     params: Mapping[str, Any]
     statistic: str
     grid: Any = None
+    derive: Derive | None = None
+    quantiles: tuple[float, ...] | None = None
 
     @property
     def quantity_class(self) -> type:
@@ -186,6 +193,34 @@ class Point:
     grid: tuple[int, ...] | None
     shape: tuple[int, ...]
     key: str
+    forecast_shape: tuple[int, ...] = ()
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        return (self.index,)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Sweep points that differ only in the derived target's ``x`` (see :mod:`harness.derive`).
+
+    Attributes:
+        index: position among the groups.
+        label: the group's fixed sweep values in words (``"default"`` if nothing else is swept).
+        coords: the group's fixed sweep values.
+        members: indices of its points, sorted by ``x``.
+        x: the ``x`` values of the members.
+        forecast_shape: the shape of the derived value a predictor forecasts.
+        key: content hash of the group's point keys and the derive block.
+    """
+
+    index: int
+    label: str
+    coords: Mapping[str, Any]
+    members: tuple[int, ...]
+    x: tuple[float, ...]
+    forecast_shape: tuple[int, ...]
+    key: str
 
 
 @dataclass(frozen=True)
@@ -208,10 +243,16 @@ class Benchmark:
     points: tuple[Point, ...]
     path: str
     spec_hash: str = field(default="")
+    groups: tuple[Group, ...] = ()
 
     @property
     def seed_indices(self) -> range:
         return range(self.seeds)
+
+    @property
+    def units(self) -> tuple[Point, ...] | tuple[Group, ...]:
+        """What predictors forecast: the groups of a derived target, else the sweep points."""
+        return self.groups if self.target.derive is not None else self.points
 
     def point(self, index: int) -> Point:
         return self.points[index]
@@ -329,9 +370,11 @@ def _check_setting(setting: dict[str, Any], path: str, checker: Checker) -> None
                 f"{path}.optimizer.kind",
                 f"model {model.kind!r} is fitted in closed form: use optimizer ridge_solve",
             )
-        if optimizer.kind == "gd" and not finite:
+        full_batch = optimizer.full_batch or setting["optimizer"].get("batch_size") == "full"
+        if full_batch and not finite:
             checker.issue(
-                f"{path}.train_size", "full-batch gd needs a finite training set, not 'online'"
+                f"{path}.train_size",
+                f"full-batch {optimizer.kind} needs a finite training set, not 'online'",
             )
     init = setting["model"].get("init")
     if init is not None and init["kind"] == "aligned" and "teacher_svd" not in data.capabilities:
@@ -347,7 +390,7 @@ def _validate_target(
     if not isinstance(raw, Mapping):
         checker.issue(path, "expected a mapping with 'quantity'")
         return None, None
-    known = ("quantity", "params", "statistic", "grid")
+    known = ("quantity", "params", "statistic", "grid", "derive", "quantiles")
     for key in raw:
         if key not in known:
             checker.issue(
@@ -371,6 +414,28 @@ def _validate_target(
     )
     statistic = raw.get("statistic", cls.default_statistic)
     statistic = Enum(STATISTICS).check(statistic, f"{path}.statistic", checker)
+    labels = cls.shape_kind == "label"
+    if not is_missing(statistic) and (statistic == "mode") != labels:
+        checker.issue(
+            f"{path}.statistic",
+            f"{'label quantities need statistic mode' if labels else 'mode is for label quantities'}; got {statistic!r}",
+        )
+    quantiles = raw.get("quantiles")
+    if statistic == "quantiles":
+        quantiles = ListOf(Float(gt=0, lt=1), min_len=1).check(
+            quantiles, f"{path}.quantiles", checker
+        )
+        if not is_missing(quantiles) and list(quantiles) != sorted(set(quantiles)):
+            checker.issue(f"{path}.quantiles", "must be increasing and distinct")
+    elif quantiles is not None:
+        checker.issue(f"{path}.quantiles", "only with statistic: quantiles")
+    derive = raw.get("derive")
+    if derive is not None:
+        derive = DERIVE.check(derive, f"{path}.derive", checker)
+        if not is_missing(derive):
+            derive = Derive.from_spec(derive)
+            if statistic in ("quantiles", "mode"):
+                checker.issue(f"{path}.derive", f"cannot derive from statistic {statistic!r}")
     grid = raw.get("grid")
     if cls.needs_grid and grid is None:
         checker.issue(
@@ -392,9 +457,11 @@ def _validate_target(
         checker.issue(
             f"{path}.quantity", f"{name!r} needs data with {need!r}; data {data.kind!r} lacks it"
         )
-    if is_missing(statistic) or is_missing(grid):
+    if is_missing(statistic) or is_missing(grid) or is_missing(derive) or is_missing(quantiles):
         return None, None
-    return Target(name, params, statistic, grid), cls
+    return Target(
+        name, params, statistic, grid, derive, None if quantiles is None else tuple(quantiles)
+    ), cls
 
 
 # --------------------------------------------------------------------------------------------
@@ -478,12 +545,18 @@ def _validate_tier(
         key = content_hash(
             {
                 "benchmark": raw.get("id"),
-                "setting": setting,
-                "target": {"quantity": target.quantity, "params": target.params, "grid": grid},
+                "setting": without_defaults(setting),
+                "target": {
+                    "quantity": target.quantity,
+                    "params": _strip(target.params, quantity_cls.PARAMS),
+                    "grid": grid,
+                },
             }
         )
+        shape = quantity.shape()
+        forecast_shape = (*shape, len(target.quantiles)) if target.quantiles else shape
         points.append(
-            Point(index, coords, point_label(coords), setting, grid, quantity.shape(), key)
+            Point(index, coords, point_label(coords), setting, grid, shape, key, forecast_shape)
         )
     # identical points would be measured twice and weigh twice in the score
     seen: dict[str, int] = {}
@@ -494,6 +567,10 @@ def _validate_tier(
             )
         seen.setdefault(p.key, p.index)
     if checker.issues or target is None:
+        return None
+    _check_metric(head["tolerance"], target, checker)
+    groups = _groups(points, target, checker) if target.derive is not None else ()
+    if checker.issues:
         return None
     benchmark = Benchmark(
         id=head["id"],
@@ -511,17 +588,94 @@ def _validate_tier(
         budget_seconds=head["budget"]["predict_seconds"],
         points=tuple(points),
         path=file,
+        groups=tuple(groups),
     )
     spec_hash = content_hash(
         {
             "points": [p.key for p in points],
             "seeds": benchmark.seeds,
-            "target": {"statistic": target.statistic},
+            "target": {
+                "statistic": target.statistic,
+                "quantiles": target.quantiles,
+                "derive": None if target.derive is None else target.derive.__dict__,
+            },
             "tolerance": head["tolerance"],
             "baseline": benchmark.baseline,
         }
     )
     return replace(benchmark, spec_hash=spec_hash)
+
+
+def _strip(values: Mapping[str, Any], params: Mapping[str, Param]) -> dict[str, Any]:
+    """``values`` without the fields equal to their declared default (recursively for components)."""
+    out = {}
+    for name, value in values.items():
+        param = params.get(name)
+        if param is not None and not param.required and value == param.default:
+            continue
+        if (
+            param is not None
+            and isinstance(param.validator, Component)
+            and isinstance(value, Mapping)
+        ):
+            value = {
+                "kind": value["kind"],
+                **_strip(
+                    {k: v for k, v in value.items() if k != "kind"},
+                    param.validator.registry.get(value["kind"]).PARAMS,
+                ),
+            }
+        out[name] = value
+    return out
+
+
+def without_defaults(setting: Mapping[str, Any]) -> dict[str, Any]:
+    """The setting as hashed: fields equal to their default are left out, so that adding an optional
+    field (with a default that keeps the old behaviour) to a component changes no existing key."""
+    return _strip(setting, SETTING)
+
+
+def _check_metric(tolerance: Mapping[str, Any], target: Target, checker: Checker) -> None:
+    metric = tolerance["metric"]
+    labels = target.quantity_class.shape_kind == "label"
+    if labels and metric != "mismatch":
+        checker.issue(
+            "tolerance.metric", f"label quantities are scored by mismatch, not {metric!r}"
+        )
+    if metric == "mismatch" and not labels:
+        checker.issue("tolerance.metric", "mismatch is for label quantities")
+    if metric == "regret" and (target.derive is None or target.derive.kind != "argmin"):
+        checker.issue("tolerance.metric", "regret scores a derive: {kind: argmin} target")
+
+
+def _groups(points: Sequence[Point], target: Target, checker: Checker) -> list[Group]:
+    """Partition the points by every swept value but ``derive.x``; sort each group by ``x``."""
+    derive = target.derive
+    assert derive is not None
+    buckets: dict[str, list[Point]] = {}
+    for point in points:
+        if derive.x not in point.coords:
+            checker.issue(
+                "target.derive.x",
+                f"{derive.x!r} is not swept at point {point.index} ({point.label})",
+            )
+            return []
+        rest = {k: v for k, v in point.coords.items() if k != derive.x}
+        buckets.setdefault(canonical_json(rest), []).append(point)
+    groups = []
+    for index, members in enumerate(buckets.values()):
+        members = sorted(members, key=lambda p: float(p.coords[derive.x]))
+        coords = {k: v for k, v in members[0].coords.items() if k != derive.x}
+        label = point_label(coords)
+        x = tuple(float(p.coords[derive.x]) for p in members)
+        if len(set(x)) != len(x):
+            checker.issue("target.derive.x", f"group [{label}] repeats a value of {derive.x}")
+        cells = int(np.prod(members[0].shape)) if members[0].shape else 1
+        derive.check(x, cells, "target.derive", checker, label)
+        shape = () if derive.kind == "argmin" else members[0].shape
+        key = content_hash({"points": [p.key for p in members], "derive": derive.__dict__})
+        groups.append(Group(index, label, coords, tuple(p.index for p in members), x, shape, key))
+    return groups
 
 
 def load_benchmark(

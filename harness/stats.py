@@ -13,7 +13,15 @@ import hashlib
 import numpy as np
 from scipy import stats as _scipy_stats
 
-__all__ = ["MIN_SEEDS", "RESAMPLES", "bootstrap_rng", "reduce", "resample", "small_sample_factor"]
+__all__ = [
+    "MIN_SEEDS",
+    "RESAMPLES",
+    "bootstrap_index",
+    "bootstrap_rng",
+    "reduce",
+    "resample",
+    "small_sample_factor",
+]
 
 MIN_SEEDS = 3
 """Fewer seeds than this cannot tell a pass from a fail: the verdict is ``inconclusive``."""
@@ -22,10 +30,17 @@ RESAMPLES = 2000
 """Bootstrap resamples per score."""
 
 
-def reduce(values: np.ndarray, statistic: str, axis: int = 0) -> np.ndarray:
-    """The across-seed statistic: ``mean``, ``median`` or ``logmean`` (``exp(mean(ln y))``, the
-    geometric mean; NaN where a value is not positive). ``+inf`` values (diverged runs, censored
-    events) propagate through ``mean`` and count as the largest values for ``median``."""
+def reduce(
+    values: np.ndarray, statistic: str, axis: int = 0, quantiles: tuple[float, ...] | None = None
+) -> np.ndarray:
+    """The across-seed statistic along ``axis``.
+
+    ``mean``; ``median``; ``logmean`` (``exp(mean(ln y))``, the geometric mean; NaN where a value is
+    not positive); ``mode`` (the most frequent label, the smallest on ties; labels are small
+    non-negative integers); ``quantiles`` (the linear-interpolation quantiles at the levels
+    ``quantiles``, on a new trailing axis). ``+inf`` values (diverged runs, censored events)
+    propagate through ``mean`` and count as the largest values for the order statistics.
+    """
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if statistic == "mean":
             return np.mean(values, axis=axis)
@@ -34,6 +49,15 @@ def reduce(values: np.ndarray, statistic: str, axis: int = 0) -> np.ndarray:
         if statistic == "logmean":
             logs = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
             return np.exp(np.mean(logs, axis=axis))
+        if statistic == "mode":
+            top = np.nanmax(values) if values.size else 0
+            labels = range(int(top) + 1 if np.isfinite(top) else 1)
+            counts = np.stack([np.sum(values == k, axis=axis) for k in labels], axis=-1)
+            return np.argmax(counts, axis=-1).astype(np.float64)
+        if statistic == "quantiles":
+            if not quantiles:
+                raise ValueError("statistic quantiles needs quantile levels")
+            return np.moveaxis(np.quantile(values, quantiles, axis=axis), 0, -1)
     raise ValueError(f"unknown statistic {statistic!r}")
 
 
@@ -43,16 +67,24 @@ def bootstrap_rng(*labels: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
+def bootstrap_index(n: int, rng: np.random.Generator, resamples: int = RESAMPLES) -> np.ndarray:
+    """``(resamples, n)`` seed indices drawn with replacement; one row per replicate."""
+    return rng.integers(0, n, size=(resamples, n))
+
+
 def resample(
-    values: np.ndarray, statistic: str, rng: np.random.Generator, resamples: int = RESAMPLES
+    values: np.ndarray,
+    statistic: str,
+    rng: np.random.Generator,
+    resamples: int = RESAMPLES,
+    quantiles: tuple[float, ...] | None = None,
 ) -> np.ndarray:
-    """Bootstrap replicates of the statistic: ``values`` is ``(S, C)``; returns ``(resamples, C)``.
+    """Bootstrap replicates of the statistic: ``values`` is ``(S, C)``; returns ``(resamples, C[, Q])``.
 
     Each replicate draws ``S`` seed indices with replacement and applies them to every column.
     """
-    n = values.shape[0]
-    index = rng.integers(0, n, size=(resamples, n))
-    return reduce(values[index], statistic, axis=1)
+    index = bootstrap_index(values.shape[0], rng, resamples)
+    return reduce(values[index], statistic, axis=1, quantiles=quantiles)
 
 
 def small_sample_factor(n: int) -> float:

@@ -52,7 +52,7 @@ for _kind, _cls in {"relu_ntk": "ReluNTK", "rbf": "RBF"}.items():
     KERNELS.register(_kind, f"harness.components.kernels:{_cls}")
 
 OPTIMIZERS: Registry = Registry("optimizer")
-for _kind, _cls in {"gd": "GD", "sgd": "SGD", "ridge_solve": "RidgeSolve"}.items():
+for _kind, _cls in {"gd": "GD", "sgd": "SGD", "adam": "Adam", "ridge_solve": "RidgeSolve"}.items():
     OPTIMIZERS.register(_kind, f"harness.components.optimizers:{_cls}")
 
 QUANTITIES: Registry = Registry("quantity")
@@ -60,5 +60,7 @@ for _kind, _cls in {
     "population_loss": "PopulationLoss",
     "test_mse": "TestMSE",
     "mode_half_times": "ModeHalfTimes",
+    "train_loss": "TrainLoss",
+    "test_loss": "TestLoss",
 }.items():
     QUANTITIES.register(_kind, f"harness.components.quantities:{_cls}")

@@ -68,17 +68,45 @@ class KernelMachine(ModelSchema):
 
 
 class MLP(ModelSchema):
-    """A fully connected network ``x → φ(W_1 x + b_1) → … → W_{L} h``, standard parameterization."""
+    """A fully connected network ``x → φ(N(W_1 x + b_1)) → … → W_{L+1} h_L (+ b_{L+1})``.
+
+    ``N`` is ``layernorm`` (per example over features, no affine: makes the layer's weights
+    scale-invariant) or nothing. The parameterization fixes, per layer, the init variance, a
+    forward multiplier and a learning-rate factor, with ``g`` the init gain, ``n_in`` the fan-in and
+    ``m = width / base_width``:
+
+    ============  =====================  ==================  =========================================
+    kind          init variance          forward multiplier  learning-rate factor
+    ============  =====================  ==================  =========================================
+    ``sp``        ``g²/n_in``            1                   1
+    ``ntp``       1                      ``g/√n_in``         1
+    ``mup``       ``g²/n_in``; output    1                   SGD: input ``m``, hidden 1, output ``1/m``;
+                  ``g²/(n_in m)``                            Adam: input 1, hidden ``1/m``, output ``1/m``
+    ============  =====================  ==================  =========================================
+
+    μP as in Yang & Hu 2021 (Table 3, SGD) and Yang et al. 2022 (μTransfer, Adam), written relative to
+    a base width so that at ``width = base_width`` it coincides with ``sp``. Biases start at zero and
+    take their layer's learning-rate factor (the input layer's for hidden biases).
+    """
 
     kind = "mlp"
     capabilities = frozenset()
     inits = ("fan_in",)
     PARAMS = {
         "widths": Param(ListOf(Int(ge=1), min_len=1), doc="hidden widths"),
-        "activation": Param(Enum(("relu", "tanh")), "relu", doc="nonlinearity φ"),
+        "activation": Param(Enum(("relu", "tanh", "identity")), "relu", doc="nonlinearity φ"),
         "bias": Param(Bool(), True, doc="whether layers have biases"),
         "init": Param(
             Component(INITS), {"kind": "fan_in", "gain": 1.0}, doc="weight initialization"
+        ),
+        "parameterization": Param(
+            Enum(("sp", "ntp", "mup")),
+            "sp",
+            doc="width scaling of init, multipliers and learning rates",
+        ),
+        "base_width": Param(Int(ge=1), 64, doc="μP: the width at which it equals sp"),
+        "norm": Param(
+            Enum(("none", "layernorm")), "none", doc="normalization after each hidden linear layer"
         ),
     }
 

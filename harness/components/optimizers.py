@@ -1,33 +1,53 @@
 """Training procedures (``setting.optimizer``). Declarative; each engine implements them.
 
 All iterative optimizers minimize the training loss ``setting.loss`` (``half_mse``:
-``½ · mean over examples of ‖f(x) − y‖²``).
+``½ · mean over examples of ‖f(x) − y‖²``). Conventions (those of PyTorch, written out so that a
+theory can be checked against them):
+
+- **momentum** (heavy ball): ``b ← μ b + g`` (``b = g`` at the first step), ``θ ← θ − η b``;
+  equivalently ``θ_{t+1} = θ_t − η g_t + μ (θ_t − θ_{t−1})``.
+- **weight decay** in ``gd``/``sgd`` is coupled (L2): ``g ← g + λ θ`` before the momentum.
+- **adam**: ``m ← β₁m + (1−β₁)g``, ``v ← β₂v + (1−β₂)g²``, ``θ ← θ − η m̂/(√v̂ + ε)`` with
+  ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``; weight decay coupled (``g ← g + λθ``, PyTorch ``Adam``) or,
+  with ``decoupled: true``, ``θ ← (1 − ηλ) θ`` before the step (``AdamW``; Loshchilov & Hutter 2019).
+- A model's parameterization may scale the learning rate per layer (μP); the rates above are then
+  multiplied by the layer's factor.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from ..schema import Float, Int, Param
+from ..schema import Bool, Checker, Enum, Float, Int, OneOf, Param
 
-__all__ = ["GD", "SGD", "RidgeSolve"]
+__all__ = ["GD", "SGD", "Adam", "RidgeSolve"]
+
+_MOMENTUM = Param(Float(ge=0, lt=1), 0.0, doc="heavy-ball momentum μ")
+_DECAY = Param(Float(ge=0), 0.0, doc="weight decay λ (coupled: added to the gradient)")
 
 
 class OptimizerSchema:
     kind: ClassVar[str]
     PARAMS: ClassVar[dict[str, Param]]
     iterative: ClassVar[bool] = True
+    full_batch: ClassVar[bool] = False
 
 
 class GD(OptimizerSchema):
-    """Full-batch gradient descent ``θ ← θ − η ∇L(θ)`` on the whole training set."""
+    """Full-batch gradient descent ``θ ← θ − η ∇L(θ)`` on the whole training set (optionally with
+    heavy-ball momentum and coupled weight decay)."""
 
     kind = "gd"
-    PARAMS = {"lr": Param(Float(gt=0), doc="learning rate η")}
+    full_batch = True
+    PARAMS = {
+        "lr": Param(Float(gt=0), doc="learning rate η"),
+        "momentum": _MOMENTUM,
+        "weight_decay": _DECAY,
+    }
 
 
 class SGD(OptimizerSchema):
-    """Minibatch SGD ``θ ← θ − η ∇L_B(θ)``.
+    """Minibatch SGD ``θ ← θ − η ∇L_B(θ)`` (optionally with momentum and coupled weight decay).
 
     With ``train_size: online`` every step draws a fresh batch from the population (online SGD);
     with a finite training set each batch is drawn uniformly with replacement from it.
@@ -37,7 +57,34 @@ class SGD(OptimizerSchema):
     PARAMS = {
         "lr": Param(Float(gt=0), doc="learning rate η"),
         "batch_size": Param(Int(ge=1), doc="examples per step B"),
+        "momentum": _MOMENTUM,
+        "weight_decay": _DECAY,
     }
+
+
+class Adam(OptimizerSchema):
+    """Adam (Kingma & Ba 2015) with bias correction; ``decoupled: true`` makes it AdamW.
+
+    ``batch_size: full`` (the default) uses the whole training set every step.
+    """
+
+    kind = "adam"
+    PARAMS = {
+        "lr": Param(Float(gt=0), doc="learning rate η"),
+        "beta1": Param(Float(ge=0, lt=1), 0.9, doc="β₁"),
+        "beta2": Param(Float(ge=0, lt=1), 0.999, doc="β₂"),
+        "eps": Param(Float(ge=0), 1.0e-8, doc="ε"),
+        "weight_decay": Param(Float(ge=0), 0.0, doc="weight decay λ"),
+        "decoupled": Param(Bool(), False, doc="decoupled weight decay (AdamW) instead of L2"),
+        "batch_size": Param(
+            OneOf((Int(ge=1), Enum(("full",)))), "full", doc="examples per step, or full"
+        ),
+    }
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], path: str, checker: Checker) -> None:
+        if params["decoupled"] and params["weight_decay"] == 0:
+            checker.issue(f"{path}.decoupled", "decoupled weight decay needs weight_decay > 0")
 
 
 class RidgeSolve(OptimizerSchema):

@@ -19,10 +19,19 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
-from ..schema import Float, Param
+from ..schema import Float, Int, Param
 from .data import Task
 
-__all__ = ["ModeHalfTimes", "Observer", "PopulationLoss", "Probe", "Quantity", "TestMSE"]
+__all__ = [
+    "ModeHalfTimes",
+    "Observer",
+    "PopulationLoss",
+    "Probe",
+    "Quantity",
+    "TestLoss",
+    "TestMSE",
+    "TrainLoss",
+]
 
 
 class Probe(Protocol):
@@ -34,6 +43,14 @@ class Probe(Protocol):
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Outputs of each model on shared inputs ``x: (n, d_in)``, shape ``(S, n, d_out)``."""
+        ...
+
+    def predict_each(self, x: np.ndarray) -> np.ndarray:
+        """Outputs of model ``s`` on its own inputs ``x[s]``: ``x`` is ``(S, n, d_in)``."""
+        ...
+
+    def train_set(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each seed's training set ``(S, n, d_in), (S, n, d_out)``; ``None`` for online training."""
         ...
 
 
@@ -88,7 +105,10 @@ class Quantity:
     def shape(self) -> tuple[int, ...]:
         raise NotImplementedError
 
-    def observer(self, tasks: Sequence[Task]) -> Observer:
+    def observer(
+        self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
+    ) -> Observer:
+        """An observer for ``S`` seeds: their tasks, and their ``eval`` streams (for test sets)."""
         raise NotImplementedError
 
 
@@ -118,7 +138,9 @@ class PopulationLoss(Quantity):
         assert self.grid is not None
         return (self.grid.size,)
 
-    def observer(self, tasks: Sequence[Task]) -> Observer:
+    def observer(
+        self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
+    ) -> Observer:
         return _PopulationLossObserver(tasks, self.grid)
 
 
@@ -158,7 +180,9 @@ class TestMSE(Quantity):
     def shape(self) -> tuple[int, ...]:
         return ()
 
-    def observer(self, tasks: Sequence[Task]) -> Observer:
+    def observer(
+        self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
+    ) -> Observer:
         return _TestMSEObserver(tasks, self.horizon)
 
 
@@ -205,7 +229,9 @@ class ModeHalfTimes(Quantity):
     def shape(self) -> tuple[int, ...]:
         return (len(self._modes()),)
 
-    def observer(self, tasks: Sequence[Task]) -> Observer:
+    def observer(
+        self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
+    ) -> Observer:
         return _ModeHalfTimesObserver(tasks, self._modes(), self.params["fraction"])
 
 
@@ -239,3 +265,106 @@ class _ModeHalfTimesObserver(Observer):
 
     def result(self) -> np.ndarray:
         return self.times
+
+
+# --------------------------------------------------------------------------------------------
+# losses of any model, on the training set and on a test set
+
+
+class _GridObserver(Observer):
+    """Records one number per seed at each grid step."""
+
+    def __init__(self, seeds: int, grid: np.ndarray) -> None:
+        self.index = {int(step): i for i, step in enumerate(grid)}
+        self.steps = frozenset(self.index)
+        self.values = np.full((seeds, grid.size), np.nan)
+
+    def result(self) -> np.ndarray:
+        return self.values
+
+
+class TrainLoss(Quantity):
+    """Training loss ``½·mean over the training set of ‖f(x) − y‖²`` on the grid steps (finite sets)."""
+
+    kind = "train_loss"
+    shape_kind = "curve"
+    unit = "loss"
+    needs_grid = True
+
+    def shape(self) -> tuple[int, ...]:
+        assert self.grid is not None
+        return (self.grid.size,)
+
+    def observer(
+        self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
+    ) -> Observer:
+        return _TrainLossObserver(len(tasks), self.grid)
+
+
+class _TrainLossObserver(_GridObserver):
+    def record(self, step: int, probe: Probe) -> None:
+        data = probe.train_set()
+        if data is None:
+            raise ValueError("train_loss needs a finite training set (train_size: online has none)")
+        x, y = data
+        with np.errstate(all="ignore"):
+            loss = 0.5 * np.mean(np.sum((probe.predict_each(x) - y) ** 2, axis=-1), axis=-1)
+        self.values[:, self.index[step]] = _finite_or_inf(loss)
+
+
+class TestLoss(Quantity):
+    """Test loss ``½ E‖f(x) − y‖²`` on the grid steps, over a test set.
+
+    On a finite pool the test set is the whole pool with noise-free labels (plus ``½ d_out σ²``), so
+    it is the exact population loss; otherwise each seed draws ``eval_size`` fresh examples once from
+    its ``eval`` stream (Monte Carlo, the same set at every step).
+    """
+
+    kind = "test_loss"
+    shape_kind = "curve"
+    unit = "loss"
+    needs_grid = True
+    PARAMS = {
+        "eval_size": Param(Int(ge=1), 2048, doc="test examples per seed (infinite populations)")
+    }
+
+    def shape(self) -> tuple[int, ...]:
+        assert self.grid is not None
+        return (self.grid.size,)
+
+    def observer(
+        self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
+    ) -> Observer:
+        return _TestLossObserver(tasks, eval_rngs, self.grid, self.params["eval_size"])
+
+
+class _TestLossObserver(_GridObserver):
+    def __init__(
+        self,
+        tasks: Sequence[Task],
+        eval_rngs: Sequence[np.random.Generator] | None,
+        grid: np.ndarray,
+        size: int,
+    ) -> None:
+        super().__init__(len(tasks), grid)
+        self.pool = all("finite_pool" in t.capabilities for t in tasks) and all(
+            t is tasks[0] for t in tasks
+        )
+        if self.pool:
+            self.x, self.y = tasks[0].evaluation_set()
+            self.extra = 0.5 * tasks[0].d_out * tasks[0].noise_variance
+        else:
+            if eval_rngs is None:
+                raise ValueError(
+                    "test_loss on an infinite population needs the seeds' eval streams"
+                )
+            draws = [t.sample(size, rng) for t, rng in zip(tasks, eval_rngs)]
+            self.x, self.y = np.stack([x for x, _ in draws]), np.stack([y for _, y in draws])
+            self.extra = 0.0
+
+    def record(self, step: int, probe: Probe) -> None:
+        with np.errstate(all="ignore"):
+            prediction = probe.predict(self.x) if self.pool else probe.predict_each(self.x)
+            y = self.y[None] if self.pool else self.y
+            loss = 0.5 * np.mean(np.sum((prediction - y) ** 2, axis=-1), axis=-1) + self.extra
+        self.values[:, self.index[step]] = _finite_or_inf(loss)

@@ -55,7 +55,8 @@ class TorchEngine:
         optimizer = setting["optimizer"]
         if not OPTIMIZERS.get(optimizer["kind"]).iterative:
             return n_seeds
-        rows = optimizer.get("batch_size") or setting["train_size"]
+        batch = optimizer.get("batch_size")
+        rows = batch if isinstance(batch, int) else setting["train_size"]
         model = setting["model"]
         width = max([*model.get("widths", []), model.get("width", 1), 1])
         per_seed = rows * width * (8 if setting["dtype"] == "float64" else 4)
@@ -86,7 +87,9 @@ class TorchEngine:
         data_rngs = [stream_rng(job.benchmark_id, k, "data") for k in job.seeds]
         tasks = [data.draw(rng) for rng in data_rngs]
         quantity = QUANTITIES.get(job.quantity)(job.quantity_params, setting, job.grid)
-        observer = quantity.observer(tasks)
+        observer = quantity.observer(
+            tasks, [stream_rng(job.benchmark_id, k, "eval") for k in job.seeds]
+        )
         if OPTIMIZERS.get(setting["optimizer"]["kind"]).iterative:
             init_rngs = [stream_rng(job.benchmark_id, k, "init") for k in job.seeds]
             sgd_rngs = [stream_rng(job.benchmark_id, k, "sgd") for k in job.seeds]

@@ -8,21 +8,30 @@ does not depend on the engine, the device or the dtype of training.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from ...components.data import Task
+from ...registry import Registry
 
-__all__ = ["StackedModel", "build_model"]
+__all__ = ["BUILDERS", "StackedModel", "build_model", "mlp_layout"]
 
 
 class StackedModel:
-    """``S`` independent models. ``forward(x)``: ``x`` of shape ``(S, n, d_in)`` or shared ``(n, d_in)``."""
+    """``S`` independent models. ``forward(x)``: ``x`` of shape ``(S, n, d_in)`` or shared ``(n, d_in)``.
+
+    ``lr_factors`` holds one learning-rate factor per parameter (a parameterization's per-layer
+    scaling; 1 unless the model says otherwise).
+    """
 
     params: list[torch.Tensor]
+
+    @property
+    def lr_factors(self) -> list[float]:
+        return list(getattr(self, "_lr_factors", [1.0] * len(self.params)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -60,25 +69,41 @@ class DeepLinearStack(StackedModel):
 
 
 class MLPStack(StackedModel):
+    """Weights ``(S, fan_out, fan_in)`` with forward multipliers; optional LayerNorm after hidden layers."""
+
     def __init__(
         self,
         weights: Sequence[torch.Tensor],
         biases: Sequence[torch.Tensor | None],
+        multipliers: Sequence[float],
         activation: str,
+        norm: str,
+        lr_factors: Sequence[float],
     ) -> None:
         self.weights = list(weights)
         self.biases = list(biases)
+        self.multipliers = list(multipliers)
         self.params = [*self.weights, *(b for b in self.biases if b is not None)]
-        self.activation = {"relu": torch.relu, "tanh": torch.tanh}[activation]
+        self.activation: Callable[[torch.Tensor], torch.Tensor] = {
+            "relu": torch.relu,
+            "tanh": torch.tanh,
+            "identity": lambda h: h,
+        }[activation]
+        self.norm = norm
+        self._lr_factors = list(lr_factors)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
         last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+        for i, (w, b, c) in enumerate(zip(self.weights, self.biases, self.multipliers)):
             h = torch.matmul(h, w.transpose(-1, -2))
+            if c != 1.0:
+                h = h * c
             if b is not None:
                 h = h + b.unsqueeze(-2)
             if i < last:
+                if self.norm == "layernorm":
+                    h = torch.nn.functional.layer_norm(h, h.shape[-1:], eps=1e-5)
                 h = self.activation(h)
         return h
 
@@ -114,59 +139,117 @@ def _layer_shapes(d_in: int, widths: Sequence[int], d_out: int) -> list[tuple[in
     return [(dims[i + 1], dims[i]) for i in range(len(dims) - 1)]
 
 
+def mlp_layout(
+    spec: Mapping[str, Any], d_in: int, d_out: int, optimizer_kind: str
+) -> list[dict[str, Any]]:
+    """Per layer: shape, role, init std, forward multiplier and learning-rate factor (the table in
+    :class:`harness.components.models.MLP`)."""
+    shapes = _layer_shapes(d_in, spec["widths"], d_out)
+    gain, kind = spec["init"]["gain"], spec["parameterization"]
+    layers = []
+    for i, (fan_out, fan_in) in enumerate(shapes):
+        role = "input" if i == 0 else ("output" if i == len(shapes) - 1 else "hidden")
+        std, multiplier, lr = gain / np.sqrt(fan_in), 1.0, 1.0
+        if kind == "ntp":
+            std, multiplier = 1.0, gain / np.sqrt(fan_in)
+        elif kind == "mup":
+            m = (fan_out if role == "input" else fan_in) / spec["base_width"]
+            adam = optimizer_kind == "adam"
+            if role == "output":
+                std, lr = gain / np.sqrt(fan_in * m), 1.0 / m
+            elif role == "input":
+                lr = 1.0 if adam else m
+            else:
+                lr = 1.0 / m if adam else 1.0
+        layers.append(
+            {
+                "shape": (fan_out, fan_in),
+                "role": role,
+                "std": std,
+                "multiplier": multiplier,
+                "lr": lr,
+            }
+        )
+    return layers
+
+
+def _stack(
+    per_seed: Sequence[Sequence[np.ndarray]], dtype: torch.dtype, device: torch.device
+) -> list[torch.Tensor]:
+    """Per-seed numpy layers → one leaf tensor per layer with a leading seed axis."""
+    return [
+        torch.tensor(
+            np.stack([layers[i] for layers in per_seed]), dtype=dtype, device=device
+        ).requires_grad_(True)
+        for i in range(len(per_seed[0]))
+    ]
+
+
+def build_linear(spec, tasks, init_rngs, dtype, device, optimizer_kind) -> StackedModel:
+    init = spec["init"]
+    shape = (tasks[0].d_out, tasks[0].d_in)
+    if init["kind"] == "zeros":
+        per_seed = [[np.zeros(shape)] for _ in tasks]
+    else:
+        per_seed = [_gaussian_layers([shape], init["std"], rng) for rng in init_rngs]
+    return LinearStack(_stack(per_seed, dtype, device)[0])
+
+
+def build_deep_linear(spec, tasks, init_rngs, dtype, device, optimizer_kind) -> StackedModel:
+    depth, width, init = spec["depth"], spec["width"], spec["init"]
+    if init["kind"] == "aligned":
+        per_seed = [_aligned_layers(depth, width, task, init["mode_strength"]) for task in tasks]
+    else:
+        shapes = _layer_shapes(tasks[0].d_in, [width] * (depth - 1), tasks[0].d_out)
+        per_seed = [_gaussian_layers(shapes, init["std"], rng) for rng in init_rngs]
+    return DeepLinearStack(_stack(per_seed, dtype, device))
+
+
+def build_mlp(spec, tasks, init_rngs, dtype, device, optimizer_kind) -> StackedModel:
+    layers = mlp_layout(spec, tasks[0].d_in, tasks[0].d_out, optimizer_kind)
+    weights = _stack(
+        [
+            [layer["std"] * rng.standard_normal(layer["shape"]) for layer in layers]
+            for rng in init_rngs
+        ],
+        dtype,
+        device,
+    )
+    biases: list[torch.Tensor | None] = [
+        torch.zeros((len(tasks), layer["shape"][0]), dtype=dtype, device=device).requires_grad_(
+            True
+        )
+        if spec["bias"]
+        else None
+        for layer in layers
+    ]
+    # biases take the input layer's rate (fan-in 1), the output bias its own layer's
+    bias_lr = [layer["lr"] if layer["role"] == "output" else layers[0]["lr"] for layer in layers]
+    lr_factors = [layer["lr"] for layer in layers] + [
+        f for f, b in zip(bias_lr, biases) if b is not None
+    ]
+    multipliers = [layer["multiplier"] for layer in layers]
+    return MLPStack(weights, biases, multipliers, spec["activation"], spec["norm"], lr_factors)
+
+
+BUILDERS: Registry = Registry("torch model builder")
+"""``model kind → "module:function"``; a builder takes ``(spec, tasks, init_rngs, dtype, device,
+optimizer_kind)`` and returns a :class:`StackedModel`. A new model adds one line here."""
+BUILDERS.register("linear", "harness.engines.torch.models:build_linear")
+BUILDERS.register("deep_linear", "harness.engines.torch.models:build_deep_linear")
+BUILDERS.register("mlp", "harness.engines.torch.models:build_mlp")
+
+
 def build_model(
     spec: Mapping[str, Any],
     tasks: Sequence[Task],
     init_rngs: Sequence[np.random.Generator],
     dtype: torch.dtype,
     device: torch.device,
+    optimizer_kind: str = "gd",
 ) -> StackedModel:
     """Build the stacked model of ``setting.model`` for the seeds whose tasks and init streams are given."""
-    kind = spec["kind"]
-    d_in, d_out = tasks[0].d_in, tasks[0].d_out
-    init = spec.get("init", {"kind": "zeros"})
-
-    def stack(per_seed: Sequence[Sequence[np.ndarray]]) -> list[torch.Tensor]:
-        n_layers = len(per_seed[0])
-        return [
-            torch.tensor(
-                np.stack([layers[i] for layers in per_seed]), dtype=dtype, device=device
-            ).requires_grad_(True)
-            for i in range(n_layers)
-        ]
-
-    if kind == "linear":
-        shapes = [(d_out, d_in)]
-        if init["kind"] == "zeros":
-            per_seed = [[np.zeros(shapes[0])] for _ in tasks]
-        else:
-            per_seed = [_gaussian_layers(shapes, init["std"], rng) for rng in init_rngs]
-        return LinearStack(stack(per_seed)[0])
-    if kind == "deep_linear":
-        depth, width = spec["depth"], spec["width"]
-        if init["kind"] == "aligned":
-            per_seed = [
-                _aligned_layers(depth, width, task, init["mode_strength"]) for task in tasks
-            ]
-        else:
-            shapes = _layer_shapes(d_in, [width] * (depth - 1), d_out)
-            per_seed = [_gaussian_layers(shapes, init["std"], rng) for rng in init_rngs]
-        return DeepLinearStack(stack(per_seed))
-    if kind == "mlp":
-        shapes = _layer_shapes(d_in, spec["widths"], d_out)
-        per_seed = [
-            [
-                init["gain"] / np.sqrt(fan_in) * rng.standard_normal((fan_out, fan_in))
-                for fan_out, fan_in in shapes
-            ]
-            for rng in init_rngs
-        ]
-        weights = stack(per_seed)
-        biases: list[torch.Tensor | None] = [
-            torch.zeros((len(tasks), fan_out), dtype=dtype, device=device).requires_grad_(True)
-            if spec["bias"]
-            else None
-            for fan_out, _ in shapes
-        ]
-        return MLPStack(weights, biases, spec["activation"])
-    raise ValueError(f"the torch engine has no iterative model {kind!r}")
+    if spec["kind"] not in BUILDERS:
+        raise ValueError(f"the torch engine has no iterative model {spec['kind']!r}")
+    spec = {"init": {"kind": "zeros"}, **spec}
+    return BUILDERS.get(spec["kind"])(spec, tasks, init_rngs, dtype, device, optimizer_kind)

@@ -18,6 +18,7 @@ from ...components.data import Task
 from ...components.quantities import Observer
 from .kernels import make_kernel
 from .models import StackedModel, build_model
+from .optim import make_optimizer
 
 __all__ = ["fit_closed_form", "train_iterative"]
 
@@ -27,8 +28,16 @@ ONLINE_CHUNK = 64  # online batches drawn per call when the task allows chunked 
 class ModelProbe:
     """The :class:`~harness.components.quantities.Probe` of stacked torch models."""
 
-    def __init__(self, model: StackedModel, dtype: torch.dtype, device: torch.device) -> None:
-        self.model, self.dtype, self.device = model, dtype, device
+    def __init__(
+        self,
+        model: StackedModel,
+        dtype: torch.dtype,
+        device: torch.device,
+        optimizer: Any = None,
+        train: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> None:
+        self.model, self.dtype, self.device, self.optimizer = model, dtype, device, optimizer
+        self.train = train
 
     def end_to_end(self) -> np.ndarray:
         with torch.no_grad():
@@ -38,6 +47,14 @@ class ModelProbe:
         with torch.no_grad():
             out = self.model.forward(torch.as_tensor(x, dtype=self.dtype, device=self.device))
             return out.to("cpu", torch.float64).numpy()
+
+    def predict_each(self, x: np.ndarray) -> np.ndarray:
+        return self.predict(x)  # a stacked input (S, n, d) already pairs seed s with model s
+
+    def train_set(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.train is None:
+            return None
+        return tuple(t.to("cpu", torch.float64).numpy() for t in self.train)  # type: ignore[return-value]
 
 
 def half_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -91,22 +108,23 @@ def train_iterative(
     def to_tensor(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=dtype, device=device)
 
-    model = build_model(setting["model"], tasks, init_rngs, dtype, device)
-    params = model.params
     optimizer = setting["optimizer"]
-    lr = optimizer["lr"]
+    model = build_model(setting["model"], tasks, init_rngs, dtype, device, optimizer["kind"])
+    params = model.params
     steps = setting["steps"]
-    probe = ModelProbe(model, dtype, device)
+    updater = make_optimizer(optimizer, params, model.lr_factors)
 
     if setting["train_size"] == "online":
         stream = _OnlineBatches(tasks, sgd_rngs, optimizer["batch_size"], to_tensor)
         next_batch = stream.next
+        train = None
     else:
         n = setting["train_size"]
         draws = [t.sample(n, rng) for t, rng in zip(tasks, data_rngs)]
         x_all = to_tensor(np.stack([x for x, _ in draws]))
         y_all = to_tensor(np.stack([y for _, y in draws]))
-        if optimizer["kind"] == "gd":
+        train = (x_all, y_all)
+        if optimizer["kind"] == "gd" or optimizer.get("batch_size") == "full":
 
             def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
                 return x_all, y_all
@@ -121,6 +139,7 @@ def train_iterative(
                 )
                 return x_all[rows, idx], y_all[rows, idx]
 
+    probe = ModelProbe(model, dtype, device, updater, train)
     for step in range(steps + 1):
         if observer.every_step or step in observer.steps:
             observer.record(step, probe)
@@ -128,9 +147,7 @@ def train_iterative(
             break
         x, y = next_batch()
         loss = half_mse(model.forward(x), y).sum()
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            torch._foreach_add_(params, grads, alpha=-lr)
+        updater.step(torch.autograd.grad(loss, params))
 
 
 class _KernelProbe:
@@ -154,6 +171,16 @@ class _KernelProbe:
 
     def end_to_end(self) -> np.ndarray:
         raise NotImplementedError("a kernel machine is not a linear map")
+
+    def predict_each(self, x: np.ndarray) -> np.ndarray:
+        xt = torch.as_tensor(x, dtype=self.dtype, device=self.device)
+        out = [
+            self.kernel(xt[s], xs) @ a for s, (xs, a) in enumerate(zip(self.x_train, self.alphas))
+        ]
+        return torch.stack(out).to("cpu", torch.float64).numpy()
+
+    def train_set(self) -> tuple[np.ndarray, np.ndarray] | None:
+        return None
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         xt = torch.as_tensor(x, dtype=self.dtype, device=self.device)

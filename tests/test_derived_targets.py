@@ -1,0 +1,180 @@
+"""Targets derived across the sweep (slopes, optima scored by regret) and distributional targets
+(quantiles), scored on synthetic measurements whose right answer is known."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.derive import Derive, argmin_log2, regret, slope
+from harness.errors import SpecError
+from harness.measure import Measurements
+from harness.predict import PredictionRecord, problems_of
+from harness.scoring import score_benchmark
+from harness.spec import Benchmark, load_benchmark
+
+SPEC = """
+id: derived
+version: 1
+pillar: solvable
+title: t
+claim: c
+references: [r]
+setting:
+  data: {kind: sphere_relu_teacher, d: 4, pool_size: 50}
+  model: {kind: kernel_machine, kernel: relu_ntk}
+  optimizer: {kind: ridge_solve, ridge: 0.01}
+  train_size: 8
+sweep:
+  train_size: [8, 16, 32, 64, 128]
+  optimizer.ridge: [0.01, 0.1]
+seeds: 20
+target:
+  quantity: test_mse
+TARGET_EXTRA
+tolerance: TOLERANCE
+baseline: no-learning
+"""
+
+
+def load(tmp_path: Path, extra: str, tolerance: str) -> Benchmark:
+    folder = tmp_path / "benchmarks" / "solvable"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "derived.yaml"
+    path.write_text(
+        textwrap.dedent(SPEC).replace("TARGET_EXTRA", extra).replace("TOLERANCE", tolerance)
+    )
+    return load_benchmark(path)
+
+
+def synthetic(
+    benchmark: Benchmark, mean_of: callable, sd: float = 0.05, seed: int = 0
+) -> Measurements:
+    rng = np.random.default_rng(seed)
+    values = {}
+    for p in benchmark.points:
+        mu = mean_of(p.setting["train_size"], p.setting["optimizer"]["ridge"])
+        values[p.index] = mu * (1 + sd * rng.standard_normal(benchmark.seeds))
+    return Measurements(benchmark, values, {i: 0 for i in values})
+
+
+def records(name: str, values: list) -> list[PredictionRecord]:
+    return [
+        PredictionRecord(name, i, "ok", np.asarray(v, dtype=float)) for i, v in enumerate(values)
+    ]
+
+
+def test_slope_groups_and_scores(tmp_path: Path) -> None:
+    b = load(tmp_path, "  derive: {kind: slope, x: train_size}", "{metric: abs_error, value: 0.05}")
+    assert [g.label for g in b.groups] == ["ridge=0.01", "ridge=0.1"]
+    assert b.groups[0].x == (8.0, 16.0, 32.0, 64.0, 128.0) and b.units == b.groups
+    problems = problems_of(b)
+    assert (
+        problems[0].shape == ()
+        and list(problems[0].x) == [8, 16, 32, 64, 128]
+        and len(problems[0].members) == 5
+    )
+    measured = synthetic(b, lambda n, r: 3.0 * n**-0.5 * (1 + r))
+    scores = score_benchmark(
+        b,
+        measured,
+        {"right": records("right", [-0.5, -0.5]), "wrong": records("wrong", [-1.0, -1.0])},
+    )
+    assert scores["right"].verdict == "pass" and scores["right"].error < 0.02
+    assert scores["wrong"].verdict == "fail" and scores["wrong"].error == pytest.approx(
+        0.5, abs=0.02
+    )
+
+
+def test_slope_range_restricts_the_fit(tmp_path: Path) -> None:
+    b = load(
+        tmp_path,
+        "  derive: {kind: slope, x: train_size, range: [32, 128]}",
+        "{metric: abs_error, value: 0.05}",
+    )
+    kinked = synthetic(b, lambda n, r: 1.0 if n < 32 else (32 / n) ** 1.0, sd=0.0)
+    score = score_benchmark(b, kinked, {"asymptotic": records("asymptotic", [-1.0, -1.0])})[
+        "asymptotic"
+    ]
+    assert score.error == pytest.approx(0.0, abs=1e-9)
+
+
+def test_argmin_with_regret(tmp_path: Path) -> None:
+    b = load(tmp_path, "  derive: {kind: argmin, x: train_size}", "{metric: regret, value: 0.05}")
+    # loss is a parabola in log2 n with its minimum at n = 32 (log2 = 5)
+    measured = synthetic(b, lambda n, r: 1.0 + 0.5 * (np.log2(n) - 5.0) ** 2, sd=0.02)
+    scores = score_benchmark(
+        b, measured, {"on": records("on", [5.0, 5.0]), "off": records("off", [7.0, 7.0])}
+    )
+    assert scores["on"].verdict == "pass" and scores["on"].error < 0.01
+    assert scores["off"].verdict == "fail"
+    assert scores["off"].error == pytest.approx(np.log(3.0), rel=0.05)  # ȳ(n=128) / ȳ(n=32) = 3
+
+
+def test_quantile_targets(tmp_path: Path) -> None:
+    b = load(
+        tmp_path,
+        "  statistic: quantiles\n  quantiles: [0.25, 0.5, 0.75]",
+        "{metric: log_ratio, value: 0.1}",
+    )
+    assert b.points[0].forecast_shape == (3,)
+    b = replace(b, seeds=400)
+    rng = np.random.default_rng(1)
+    values = {p.index: np.exp(rng.standard_normal(400)) for p in b.points}  # log-normal spread
+    measured = Measurements(b, values, {i: 0 for i in values})
+    truth = np.exp(np.array([-0.6745, 0.0, 0.6745]))
+    scores = score_benchmark(
+        b,
+        measured,
+        {"spread": records("spread", [truth] * 10), "point": records("point", [np.ones(3)] * 10)},
+    )
+    assert scores["spread"].verdict == "pass"
+    assert scores["point"].verdict == "fail"  # a point forecast misses the spread
+
+
+@pytest.mark.parametrize(
+    ("extra", "tolerance", "words"),
+    [
+        ("  derive: {kind: slope, x: model.width}", "{value: 0.1}", "is not swept"),
+        (
+            "  derive: {kind: argmin, x: train_size}",
+            "{value: 0.1, metric: mismatch}",
+            "mismatch is for label quantities",
+        ),
+        (
+            "  derive: {kind: slope, x: train_size}",
+            "{value: 0.1, metric: regret}",
+            "regret scores a derive",
+        ),
+        (
+            "  derive: {kind: slope, x: train_size, range: [1000, 2000]}",
+            "{value: 0.1}",
+            "has 0 point(s) in range",
+        ),
+        ("  statistic: quantiles", "{value: 0.1}", "target.quantiles"),
+        ("  statistic: mode", "{value: 0.1}", "mode is for label quantities"),
+    ],
+)
+def test_derived_spec_errors(tmp_path: Path, extra: str, tolerance: str, words: str) -> None:
+    with pytest.raises(SpecError) as info:
+        load(tmp_path, extra, tolerance)
+    assert words in str(info.value)
+
+
+def test_derive_functions() -> None:
+    x = np.array([1.0, 2.0, 4.0, 8.0])
+    y = (3 * x**-0.7)[:, None]
+    assert slope(x, y, Derive("slope", "x"))[0] == pytest.approx(-0.7)
+    curve = (np.log2(x) - 1.3) ** 2 + 1
+    assert argmin_log2(x, curve[:, None])[0] == pytest.approx(1.3)
+    assert (
+        argmin_log2(x, np.array([1.0, 2, 3, 4])[:, None])[0] == 0.0
+    )  # minimum at the edge: not refined
+    assert regret(np.log2(4.0), x, np.array([2.0, 1.0, 4.0, 8.0])) == pytest.approx(np.log(4.0))
+    assert regret(-5.0, x, np.array([2.0, 1.0, 4.0, 8.0])) == pytest.approx(
+        np.log(2.0)
+    )  # clamped to the grid
