@@ -61,7 +61,7 @@ a { color: var(--accent); }
 h1 { font-size: 28px; margin: 0 0 4px; }
 h2 { font-size: 21px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
 h3 { font-size: 17px; margin: 0 0 6px; }
-code { font: 13px/1.3 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: var(--soft);
+code { font: 13px/1.3 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: var(--soft); white-space: nowrap;
        padding: 1px 4px; border-radius: 4px; }
 .lede { color: var(--muted); margin: 4px 0 12px; max-width: 980px; }
 nav a { margin-right: 14px; }

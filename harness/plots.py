@@ -37,7 +37,7 @@ __all__ = ["PLOT_VERSION", "FigureData", "Panel", "draw", "figure_data", "size_p
 
 #: Bump when the drawing changes in a way the plotted numbers do not show (new elements, layout),
 #: so that every figure's digest, hence its file name, changes and the board is redrawn.
-PLOT_VERSION = 1
+PLOT_VERSION = 2
 DPI = 100
 SYMBOL = {
     "pass": "✓",
@@ -431,14 +431,19 @@ def _styles(data: FigureData) -> dict[str, dict[str, Any]]:
 
 
 def _residual_limit(data: FigureData) -> float:
-    """Symmetric y-limit of the residual panels: the theories' residuals and the tolerance in view."""
+    """Symmetric y-limit of the residual panels: the seed-noise band, the tolerance and the
+    residuals of the theories near the tolerance (headline error ≤ 4τ; of every theory if none is)
+    in view. Lines further off leave the panel: their value panel shows how far."""
+    theories = [e for e in data.entries if not e.baseline]
+    close = [e for e in theories if e.error is not None and e.error <= 4 * data.tolerance]
+    shown = {e.name for e in (close or theories)}
     largest = 0.0
     for panel in data.panels:
         band = residual_sem(panel.sem, panel.measured, data.metric, data.floor)
         if np.isfinite(band).any():
             largest = max(largest, float(np.nanmax(band)))
         for entry in data.entries:
-            if entry.baseline:
+            if entry.name not in shown:
                 continue
             r = residual(panel.forecasts[entry.name], panel.measured, data.metric, data.floor)
             if np.isfinite(r).any():
