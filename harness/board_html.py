@@ -123,12 +123,21 @@ def _cell_text(values: Any, sem: Any = None) -> str:
     if flat.size > 6:
         text = f"last {_fmt(flat[-1])}"
         if errors is not None:
-            text += f" ± {_fmt(errors[-1], 2)}"
+            text += f" ± {_sem(errors[-1], flat[-1])}"
         return text + f" ({flat.size} steps)"
     parts = [_fmt(v) for v in flat]
     if errors is not None:
-        parts = [f"{p} ± {_fmt(s, 2)}" for p, s in zip(parts, errors)]
+        parts = [f"{p} ± {_sem(s, v)}" for p, s, v in zip(parts, errors, flat)]
     return ", ".join(parts)
+
+
+def _sem(sem: float, value: float) -> str:
+    # seeds that agree to rounding: the digits of their spread are floating-point noise
+    return "0" if abs(sem) <= 1e-9 * abs(value) else _fmt(sem, 2)
+
+
+def _error(x: float | None) -> str:
+    return "< 1e-12" if x is not None and 0 < x < 1e-12 else _fmt(x, 3)
 
 
 def _verdict(verdict: str) -> str:
@@ -237,7 +246,7 @@ def _points_table(b: dict[str, Any], results: Results) -> str:
             if ps.status == "ok":
                 row.append(
                     f"{_e(_cell_text(ps.predicted))}<br>"
-                    f'<span class="small">error {_e(_fmt(ps.error, 3))}</span>'
+                    f'<span class="small">error {_e(_error(ps.error))}</span>'
                 )
             else:
                 row.append(

@@ -153,7 +153,7 @@ class FigureData:
                     "notes": list(p.notes),
                     "x": r(p.x),
                     "measured": r(p.measured),
-                    "sem": r(p.sem),
+                    "sem": r(_significant_sem(p.sem, p.measured)),
                     "forecasts": {k: r(v) for k, v in sorted(p.forecasts.items())},
                 }
                 for p in self.panels
@@ -173,6 +173,15 @@ class FigureData:
     def file_name(self, suffix: str = ".png") -> str:
         """``<benchmark>-<digest>.png``: content-addressed, so new numbers give a new file."""
         return f"{self.benchmark}-{self.digest()}{suffix}"
+
+
+def _significant_sem(sem: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Standard errors below 1e-9 of the value (seeds that agree to rounding) as 0: their digits
+    are floating-point noise, which must not decide a figure's name."""
+    sem = np.asarray(sem, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        tiny = np.abs(sem) <= 1e-9 * np.abs(np.asarray(measured, dtype=np.float64))
+    return np.where(tiny, 0.0, sem)
 
 
 def _nan(x: float | None) -> float:
