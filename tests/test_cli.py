@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,18 @@ def test_show(measured_project: Path) -> None:
     assert len(data["points"]) == 2 and "eigenlearning" in data["points"][0]["forecasts"]
 
 
+def test_show_plot_writes_the_figure(measured_project: Path, tmp_path: Path) -> None:
+    png, svg = tmp_path / "dln.png", tmp_path / "linreg.svg"
+    result = run_cli(["show", "tiny-dln", "--plot", str(png)], measured_project)
+    assert result.returncode == 0, result.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "✓ pass" in result.stdout
+    result = run_cli(["show", "tiny-linreg", "--plot", str(svg), "--json"], measured_project)
+    assert result.returncode == 0, result.stderr
+    assert svg.read_text().lstrip().startswith("<?xml") and json.loads(result.stdout)["points"]
+    bad = run_cli(["show", "tiny-dln", "--plot", str(tmp_path / "x.jpg")], measured_project)
+    assert bad.returncode == 2 and ".png, .svg or .pdf" in bad.stderr
+
+
 def test_unknown_benchmark_is_a_usage_error(measured_project: Path) -> None:
     result = run_cli(["show", "tiny-dnl"], measured_project)
     assert (
@@ -107,18 +120,59 @@ def published(tmp_path_factory: pytest.TempPathFactory, measured_project: Path) 
 
 
 def test_leaderboard_renders_and_detects_staleness(published: Path) -> None:
-    readme = (published / "leaderboard" / "README.md").read_text()
+    folder = published / "leaderboard"
+    readme = (folder / "README.md").read_text()
     assert (
         "<!-- BEGIN LEADERBOARD -->" in readme
         and "`tiny-dln`" in readme
         and "Solvable idealized settings" in readme
     )
-    board = json.loads((published / "leaderboard" / "leaderboard.json").read_text())
+    board = json.loads((folder / "leaderboard.json").read_text())
     assert set(board["tiers"]) == {"default", "smoke"}
+    figures = sorted((folder / "figures").glob("*.png"))
+    assert len(figures) == 3
+    assert {b["figure"] for b in board["tiers"]["default"]["benchmarks"]} == {
+        f"figures/{f.name}" for f in figures
+    }
+    assert all(f"figures/{f.name}" in readme for f in figures)
+    html = (folder / "index.html").read_text()
+    assert all(f'src="figures/{f.name}"' in html for f in figures)
     assert run_cli(["leaderboard", "--check"], published).returncode == 0
-    # the render is deterministic
-    assert run_cli(["leaderboard"], published).returncode == 0
-    assert (published / "leaderboard" / "README.md").read_text() == readme
+    # the render is deterministic: the same bytes for the text files and the figures
+    before = {
+        p.name: p.read_bytes()
+        for p in (
+            folder / "README.md",
+            folder / "leaderboard.json",
+            folder / "index.html",
+            *figures,
+        )
+    }
+    assert run_cli(["leaderboard", "--redraw"], published).returncode == 0
+    assert {
+        p.name: p.read_bytes()
+        for p in (
+            folder / "README.md",
+            folder / "leaderboard.json",
+            folder / "index.html",
+            *figures,
+        )
+    } == before
+
+    (folder / "index.html").write_text(html.replace("✓ pass", "✗ fail", 1))
+    stale = run_cli(["leaderboard", "--check"], published)
+    assert stale.returncode == 1 and "index.html differs" in stale.stderr
+    (folder / "index.html").write_text(html)
+
+    figure = figures[0].read_bytes()
+    figures[0].unlink()
+    (folder / "figures" / "tiny-krr-0123456789ab.png").write_bytes(figure)
+    stale = run_cli(["leaderboard", "--check"], published)
+    assert stale.returncode == 1 and f"{figures[0].name} is missing" in stale.stderr
+    assert "tiny-krr-0123456789ab.png is no longer on the board" in stale.stderr
+    assert run_cli(["leaderboard"], published).returncode == 0  # redraws, removes the orphan
+    assert not (folder / "figures" / "tiny-krr-0123456789ab.png").exists()
+    assert figures[0].read_bytes() == figure
 
     (published / "leaderboard" / "README.md").write_text(readme.replace("✓ pass", "✗ fail", 1))
     stale = run_cli(["leaderboard", "--check"], published)
@@ -177,13 +231,35 @@ def test_check_claims(published: Path) -> None:
 def test_importing_the_harness_imports_no_framework() -> None:
     code = (
         "import sys, harness, harness.spec, harness.scoring, harness.leaderboard, harness.cli, harness.plugins, "
+        "harness.plots, harness.board_html, "
         "predictors.eigenlearning, predictors.saxe, predictors.sgd_linreg; "
-        "from harness.cli import main; main(['list', 'benchmarks']); "
-        "print('FRAMEWORKS', sorted(m for m in ('torch', 'jax') if m in sys.modules))"
+        "from harness.cli import main; main(['list', 'benchmarks']); main(['leaderboard', '--check']); "
+        "print('FRAMEWORKS', sorted(m for m in ('torch', 'jax', 'matplotlib') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "FRAMEWORKS []" in result.stdout
+    assert "FRAMEWORKS []" in result.stdout  # matplotlib only when a figure is drawn
+
+
+def test_preview_board_with_a_predictor_file(published: Path, tmp_path: Path) -> None:
+    template = REPO / "docs" / "predictor_template.py"
+    committed = (published / "leaderboard" / "README.md").read_text()
+    out = tmp_path / "board"
+    result = run_cli(["leaderboard", "-p", f"{template}:MyTheory", "--out", str(out)], published)
+    assert result.returncode == 0, result.stderr
+    assert "tiny-krr: my-theory" in result.stdout
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert "my-theory" in {p["name"] for p in board["tiers"]["default"]["predictors"]}
+    assert "`my-theory`" in (out / "README.md").read_text()
+    html = (out / "index.html").read_text()
+    assert "my-theory" in html and all(
+        (out / f).is_file() for f in re.findall(r'src="(figures/[^"]+)"', html)
+    )
+    assert (published / "leaderboard" / "README.md").read_text() == committed
+    refused = run_cli(
+        ["leaderboard", "-p", f"{template}:MyTheory", "--out", "leaderboard"], published
+    )
+    assert refused.returncode == 2 and "never written over leaderboard/" in refused.stderr
 
 
 def test_python_dash_m_harness_is_the_cli(tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ VERBS = {
     "measure": "train what is missing and store per-seed measurements",
     "score": "score stored forecasts against stored measurements",
     "run": "predict, measure what is missing, score",
-    "show": "one benchmark: spec, measurements, forecasts, verdicts",
-    "leaderboard": "render leaderboard/ from the committed results; --check fails if stale",
+    "show": "one benchmark: spec, measurements, forecasts, verdicts; --plot FILE for its figure",
+    "leaderboard": "render leaderboard/ (tables, index.html, figures) from the committed results; --check fails if stale",
     "check": "CI gate over leaderboard/claims.yaml; exit 1 on a broken claim",
 }
 
@@ -33,7 +33,9 @@ EPILOG = """examples:
   theorybench validate benchmarks
   theorybench run --tier smoke
   theorybench run --predictor my_theory.py:MyPredictor --benchmark krr-learning-curves
-  theorybench show dln-modes
+  theorybench show dln-modes --plot dln-modes.png
+  theorybench validate --predictor my_theory.py:MyPredictor
+  theorybench leaderboard --predictor my_theory.py:MyPredictor --out my-board
   theorybench check --tier smoke
 """
 

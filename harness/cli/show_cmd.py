@@ -1,18 +1,27 @@
 """Show one benchmark: its claim and setting, the measured statistic ± its standard error at every
-sweep point, every forecast with its error, and the verdicts."""
+sweep point, every forecast with its error, and the verdicts. Reads stored forecasts and
+measurements (``theorybench run`` computes them); trains nothing.
+
+``--plot FILE`` also writes the benchmark's figure, the same as the board's (``.png``, ``.svg`` or
+``.pdf``, by the extension): forecast against measurement with the ± 1 s.e. band, and the residual.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 import textwrap
 
 import numpy as np
 import yaml
 from tabulate import tabulate
 
+from ..board_html import OPEN_DIRECTIONS, OPEN_QUESTIONS_URL
 from ..hashing import jsonable
+from ..plots import draw, figure_data
 from .common import (
     SCORE_HEADERS,
+    SYMBOL,
     add_json,
     fmt,
     print_json,
@@ -35,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="local store folder")
     parser.add_argument(
         "--ignore-published", action="store_true", help="do not read leaderboard/results"
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write the figure (forecast vs measurement) to FILE (.png, .svg or .pdf)",
     )
     add_json(parser)
 
@@ -59,6 +73,18 @@ def main(args: argparse.Namespace) -> int:
     benchmark = session.benchmarks[0]
     results = session.score(session.load())
     scores = results.scores[benchmark.id]
+    status = 0
+    if args.plot:
+        data = figure_data(benchmark, scores)
+        if data is None:
+            print(
+                f"error: {benchmark.id} [{benchmark.tier}] is not measured yet: nothing to plot",
+                file=sys.stderr,
+            )
+            status = 1
+        else:
+            draw(data, args.plot)
+            print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
         points = []
         for point in benchmark.points:
@@ -84,7 +110,7 @@ def main(args: argparse.Namespace) -> int:
                 "scores": [score_to_json(s) for s in scores.values()],
             }
         )
-        return 0
+        return status
     print(
         f"{benchmark.id}  ({benchmark.pillar}, version {benchmark.version}, tier {benchmark.tier})  {benchmark.path}"
     )
@@ -92,6 +118,8 @@ def main(args: argparse.Namespace) -> int:
     print(textwrap.fill(f"Claim: {benchmark.claim}", 100))
     for reference in benchmark.references:
         print(f"  - {reference}")
+    for n in benchmark.open_directions:
+        print(f"  open direction {n}: {OPEN_DIRECTIONS.get(n, '')} ({OPEN_QUESTIONS_URL}#od-{n})")
     tol = benchmark.tolerance
     print(
         f"\ntarget: {benchmark.target.quantity} ({benchmark.target.statistic} over {benchmark.seeds} seeds); "
@@ -104,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
             yaml.safe_dump(jsonable(base), sort_keys=False, default_flow_style=None).rstrip(), "  "
         )
     )
-    names = list(scores)
+    names = sorted(scores, key=lambda n: (n == benchmark.baseline, n))
     rows = []
     for point in benchmark.points:
         row = [point.label]
@@ -118,10 +146,23 @@ def main(args: argparse.Namespace) -> int:
                 row.append(f"{_cells(ps.predicted)}  (err {fmt(ps.error)})")
         rows.append(row)
     print()
-    print(tabulate(rows, headers=["point", f"measured {benchmark.target.statistic} ± se", *names]))
+    headers = [
+        f"{name}{' (baseline)' if name == benchmark.baseline else ''}\n{SYMBOL.get(scores[name].verdict, scores[name].verdict)}"
+        for name in names
+    ]
+    print(
+        tabulate(rows, headers=["point", f"measured {benchmark.target.statistic} ± se", *headers])
+    )
+    if benchmark.target.quantity_class.shape_kind == "curve":
+        print("(curves: the last grid step; `--json` or `--plot FILE` show every step)")
     print()
-    print(tabulate(score_rows(scores.values()), headers=SCORE_HEADERS))
-    for score in scores.values():
+    print(tabulate(score_rows(scores[n] for n in names), headers=SCORE_HEADERS))
+    for name in names:
+        score = scores[name]
         if score.message:
             print(f"  {score.predictor}: {score.message}")
-    return 0
+        for p in score.points:
+            if p.status in ("abstain", "error") and p.message:
+                verb = "abstains" if p.status == "abstain" else "failed"
+                print(f"    {score.predictor} {verb} at {p.label}: {p.message}")
+    return status
