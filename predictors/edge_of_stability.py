@@ -6,9 +6,9 @@ the edge of stability", arXiv:2103.00065. On a quadratic with curvature ``a``, g
 sharpens (the top Hessian eigenvalue rises: "progressive sharpening") until the sharpness reaches
 ``2/η``, then hovers there while the loss keeps decreasing non-monotonically (sec. 3) — the *edge of
 stability*. Heavy-ball momentum ``θ_{t+1} = θ_t − η∇L + β(θ_t − θ_{t−1})`` (PyTorch's ``SGD`` with
-``momentum=β``, the harness's convention) has the stability threshold ``(2 + 2β)/η`` (app. B: on
-``a θ²/2`` the characteristic polynomial ``z² − (1 + β − ηa) z + β`` has a root outside the unit disk
-iff ``ηa > 2 + 2β``), and the sharpness settles there.
+``momentum=β``, the harness's convention) has the stability threshold ``(2 + 2β)/η`` (their
+appendix on momentum; on ``a θ²/2`` the characteristic polynomial ``z² − (1 + β − ηa) z + β`` has a
+root outside the unit disk iff ``ηa > 2 + 2β``), and the sharpness settles there.
 
 Cohen, Ghorbani, Krishnan, Agarwal, Medapati, Badura, Suo, Cardoze, Nado, Dahl & Gilmer 2022,
 "Adaptive gradient methods at the edge of stability", arXiv:2207.14484, sec. 2–3. Adam is
@@ -39,7 +39,7 @@ from harness.predictor import Abstain, Forecast, Problem
 __all__ = ["EoSThreshold", "InitialSharpness", "TwoOverEta", "stability_threshold"]
 
 REFERENCES = (
-    "Cohen, Kaur, Li, Kolter & Talwalkar 2021, arXiv:2103.00065, sec. 2-3 and app. B (momentum)",
+    "Cohen, Kaur, Li, Kolter & Talwalkar 2021, arXiv:2103.00065, sec. 2-3 and the appendix on momentum",
     "Cohen et al. 2022, Adaptive gradient methods at the edge of stability, arXiv:2207.14484, sec. 2-3",
 )
 

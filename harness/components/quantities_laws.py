@@ -58,7 +58,7 @@ _SHARPNESS_PARAMS: dict[str, Param] = {
     ),
     "iterations": Param(Int(ge=1), 20, doc="most Hessian-vector products per measurement"),
     "tolerance": Param(
-        Float(gt=0), 1.0e-4, doc="stop when the top Ritz value changes by less (relative)"
+        Float(gt=0), 1.0e-4, doc="stop when the top Ritz pair's residual ‖Hv − θv‖ ≤ tolerance·|θ|"
     ),
 }
 
@@ -78,8 +78,8 @@ class Sharpness(Quantity):
     Adam's preconditioned sharpness ``λ_max(P^{-1/2} ∇²L P^{-1/2})``,
     ``P = (1 − β₁ᵗ) diag(√v̂_t + ε)`` after ``t`` steps (Cohen et al. 2022, sec. 2); the grid must
     then start after step 0. Computed by Lanczos on Hessian-vector products (at most ``iterations``
-    per grid step, stopping at relative change ``tolerance``), warm-started from the previous grid
-    step's top eigenvector. A diverged run records ``+inf``.
+    per grid step, stopping when the top Ritz pair's residual is below ``tolerance`` times the
+    value), warm-started from the previous grid step's top eigenvector. A diverged run records ``+inf``.
     """
 
     kind = "sharpness"

@@ -17,9 +17,10 @@ The top eigenvalue is found by the Lanczos method with full reorthogonalization 
 ``{v, Av, …, A^{k−1} v}`` and the largest eigenvalue of the ``k × k`` tridiagonal projection (the
 top Ritz value) converges to ``λ_max`` much faster than power iteration, and to the largest
 *algebraic* eigenvalue (power iteration finds the largest in magnitude, which can be a negative
-one). Each seed stops when its top Ritz value changes by less than ``tolerance`` (relative) between
-iterations, or after ``iterations`` products, so its result does not depend on the other seeds of
-its job. It starts from the previous call's top Ritz vector when one is given (warm start): along a
+one). Each seed stops when the residual of its top Ritz pair, ``‖Ay − θy‖``, is at most
+``tolerance · |θ|`` (a bound on the distance from ``θ`` to an eigenvalue, read off the recurrence
+for free), or after ``iterations`` products, so its result does not depend on the other seeds of its
+job. It starts from the previous call's top Ritz vector when one is given (warm start): along a
 training run the top eigenvector moves slowly, so later calls converge in a few products.
 """
 
@@ -110,7 +111,8 @@ def lanczos_top(
         matvec: ``(S, P) → (S, P)``, symmetric per seed (block-diagonal over seeds).
         start: ``(S, P)`` starting vectors (any nonzero scale; normalized here).
         iterations: the most products per seed (the largest Krylov dimension).
-        tolerance: a seed stops when its top Ritz value changed by at most ``tolerance · |θ|``.
+        tolerance: a seed stops when its top Ritz pair's residual ``‖Ay − θy‖`` is at most
+            ``tolerance · |θ|``.
 
     Returns:
         ``(values, vectors, products)``: the top Ritz value per seed ``(S,)`` (float64; NaN where
@@ -145,9 +147,12 @@ def lanczos_top(
                 continue
             alpha[s, j], beta[s, j] = a_np[s], b_np[s]
             length[s] = j + 1
-            previous = top[s]
             top[s], coefficients[s] = _top_ritz(alpha[s, : j + 1], beta[s, : j + 1])
-            converged = j > 0 and abs(top[s] - previous) <= tolerance * abs(top[s])
+            # residual of the top Ritz pair (θ, y): ‖A y − θ y‖ = β_j |last entry of its
+            # tridiagonal eigenvector| (Golub & Van Loan, sec. 10.1.4); some eigenvalue lies within
+            # it of θ
+            residual = b_np[s] * abs(coefficients[s][-1])
+            converged = residual <= tolerance * abs(top[s])
             # an (almost) invariant subspace: the Ritz values are exact, the recurrence ends
             invariant = b_np[s] <= 1e-12 * max(abs(top[s]), np.max(np.abs(alpha[s, : j + 1])))
             if converged or invariant:
