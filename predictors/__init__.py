@@ -18,4 +18,11 @@ BUILTIN: dict[str, str] = {
     "saxe-gradient-flow": "predictors.saxe:SaxeGradientFlow",
     "saxe-discrete": "predictors.saxe:SaxeDiscrete",
     "shallow-regression": "predictors.baselines:ShallowRegression",
+    # edge-of-stability, adaptive-edge-of-stability
+    "eos-threshold": "predictors.edge_of_stability:EoSThreshold",
+    "initial-sharpness": "predictors.edge_of_stability:InitialSharpness",
+    "two-over-eta": "predictors.edge_of_stability:TwoOverEta",
+    # conservation-laws
+    "balance-flow-law": "predictors.conservation:BalanceFlowLaw",
+    "balance-no-law": "predictors.conservation:BalanceNoLaw",
 }

@@ -42,12 +42,21 @@ Workloads:
   worker processes (``spawn``, importing torch and the harness in each). It is included in every
   ``run_jobs`` figure above and dominates small workloads.
 
+- ``sharpness`` (a separate table, harness only): what one sharpness measurement costs next to one
+  training step, on the default points of ``benchmarks/laws/edge-of-stability.yaml`` (Hessian of
+  full-batch GD's loss) and ``adaptive-edge-of-stability.yaml`` (Adam-preconditioned), for 1 and 4
+  stacked seeds, torch on one thread as in the workers: after a warm-up of training steps, it
+  alternates 25 timed training steps with one timed ``ModelProbe.sharpness`` call (Lanczos on
+  Hessian-vector products, warm-started from the previous call, the benchmarks' ``iterations`` and
+  ``tolerance``), as the observers do during a run.
+
 How to run (from the repository root, torch installed)::
 
     python scripts/perf.py            # full: about 3 minutes on the 2-core project machine
     python scripts/perf.py --quick    # MLP steps / 4, the smoke tiers: about 1.5 minutes
     python scripts/perf.py --reps 3   # more repetitions (median); default 2
-    python scripts/perf.py --only mlp dln     # some workloads (mlp, sgd-linreg, krr, dln, pool)
+    python scripts/perf.py --only mlp dln     # some workloads (mlp, sgd-linreg, krr, dln, pool,
+                                              # sharpness)
     python scripts/perf.py --wait-idle 60     # before each timed run, wait up to 60 s for quiet
 
 Other processes on the machine distort the numbers, the naive side most: torch's two OpenMP threads
@@ -585,6 +594,96 @@ def fmt_s(values: Sequence[float]) -> str:
     return f"{med:.2f}{spread}"
 
 
+# --------------------------------------------------------------------------------------------
+# sharpness: one measurement vs one training step (benchmarks/laws)
+
+
+def _train_steps(model: Any, optimizer: Any, x: Any, y: Any, count: int) -> None:
+    """``count`` full-batch steps of the engine's optimizer on ``½·mean‖f(x) − y‖²``."""
+    import torch
+
+    from harness.engines.torch.training import half_mse
+
+    for _ in range(count):
+        loss = half_mse(model.forward(x), y).sum()
+        optimizer.step(torch.autograd.grad(loss, model.params))
+
+
+def sharpness_costs(quick: bool) -> list[list[str]]:
+    """Rows of the sharpness table: per-seed ms of a training step and of a sharpness call."""
+    import torch
+
+    from harness.components import DATA
+    from harness.engines.torch.models import build_model
+    from harness.engines.torch.optim import make_optimizer
+    from harness.engines.torch.training import ModelProbe
+    from harness.seeds import stream_rng
+    from harness.spec import load_benchmark
+
+    laws = ROOT / "benchmarks" / "laws"
+    cases = [
+        ("edge-of-stability.yaml", "GD, Hessian"),
+        ("adaptive-edge-of-stability.yaml", "Adam, P^-1/2 H P^-1/2"),
+    ]
+    warm, rounds, block = (100, 3, 25) if quick else (300, 6, 25)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the engine's workers
+    rows = []
+    try:
+        for file, what in cases:
+            bench = load_benchmark(laws / file, "default")
+            setting = bench.points[0].setting
+            params = bench.target.params
+            data = DATA.get(setting["data"]["kind"])(setting["data"])
+            for seeds in (1, 4):
+                tasks = [data.draw(None)] * seeds
+                n = setting["train_size"]
+                sets = [
+                    t.sample(n, stream_rng("perf-sharp", k, "data")) for k, t in enumerate(tasks)
+                ]
+                x = torch.tensor(np.stack([a for a, _ in sets]))
+                y = torch.tensor(np.stack([b for _, b in sets]))
+                init = [stream_rng("perf-sharp", k, "init") for k in range(seeds)]
+                model = build_model(
+                    setting["model"],
+                    tasks,
+                    init,
+                    torch.float64,
+                    torch.device("cpu"),
+                    setting["optimizer"]["kind"],
+                )
+                optimizer = make_optimizer(setting["optimizer"], model.params, model.lr_factors)
+                probe = ModelProbe(model, torch.float64, torch.device("cpu"), optimizer, (x, y))
+
+                _train_steps(model, optimizer, x, y, warm)
+                step_times, call_times = [], []
+                for _ in range(rounds):
+                    start = time.perf_counter()
+                    _train_steps(model, optimizer, x, y, block)
+                    step_times.append((time.perf_counter() - start) / block)
+                    start = time.perf_counter()
+                    probe.sharpness(
+                        params["iterations"], params["tolerance"], params["preconditioned"]
+                    )
+                    call_times.append(time.perf_counter() - start)
+                estimator = next(iter(probe._estimators.values()))
+                per_step = _median(step_times) / seeds
+                per_call = _median(call_times) / seeds
+                rows.append(
+                    [
+                        f"{bench.id} ({what})",
+                        str(seeds),
+                        f"{per_step * 1e3:.2f}",
+                        f"{per_call * 1e3:.1f}",
+                        f"{estimator.products / rounds:.1f}",
+                        f"{per_call / per_step:.0f}",
+                    ]
+                )
+    finally:
+        torch.set_num_threads(previous_threads)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -798,6 +897,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Prototype reference (shared/perf-prototype.md, a 2-vCPU AMD EPYC Zen 5): naive MLP 3.3 s "
         "(416 us/seed-step);\n  the best torch-only strategies reach ~1.2-1.3x naive."
     )
+    if "sharpness" in args.only:
+        print("\ntiming sharpness calls against training steps ...", flush=True)
+        print(
+            tabulate(
+                sharpness_costs(args.quick),
+                headers=[
+                    "sharpness (benchmarks/laws, default point 0)",
+                    "seeds stacked",
+                    "ms/seed per step",
+                    "ms/seed per call",
+                    "HVPs per call",
+                    "call / step",
+                ],
+                tablefmt="github",
+                disable_numparse=True,
+            )
+        )
+        print(
+            "per-seed figures divide the stacked time by the seeds; an HVP costs about 2-3 "
+            "training steps,\n  a warm-started call a few to twenty HVPs (each seed stops at its "
+            "own tolerance; a batch runs until\n  its slowest seed stops)."
+        )
     print(f"total wall time: {time.perf_counter() - wall_start:.1f} s")
     return 0
 
@@ -808,7 +929,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[Any, float], float]]] = {
     "krr": ("krr-learning-curves.yaml", naive_krr),
     "dln": ("dln-modes.yaml", naive_dln),
 }
-WORKLOADS = ("mlp", "sgd-linreg", "krr", "dln", "pool")
+WORKLOADS = ("mlp", "sgd-linreg", "krr", "dln", "pool", "sharpness")
 
 
 if __name__ == "__main__":

@@ -64,3 +64,6 @@ for _kind, _cls in {
     "test_loss": "TestLoss",
 }.items():
     QUANTITIES.register(_kind, f"harness.components.quantities:{_cls}")
+QUANTITIES.register("sharpness", "harness.components.quantities_laws:Sharpness")
+QUANTITIES.register("sharpness_plateau", "harness.components.quantities_laws:SharpnessPlateau")
+QUANTITIES.register("balance_ratio", "harness.components.quantities_laws:BalanceRatio")

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..schema import Checker, Enum, Float, Int, ListOf, Param
+from ..schema import Bool, Checker, Enum, Float, Int, ListOf, Param
 
 __all__ = [
     "DataGenerator",
@@ -235,20 +235,29 @@ class WhitenedLinearTeacher(DataGenerator):
 
 
 class PoolTask(Task):
-    """A finite population: ``sample`` draws pool points uniformly *with replacement* (i.i.d.)."""
+    """A finite population: ``sample`` draws pool points uniformly *with replacement* (i.i.d.), or,
+    with ``replace=False``, ``n`` distinct points in random order (``n`` at most the pool size)."""
 
     capabilities = frozenset({"finite_pool"})
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, noise_std: float) -> None:
+    def __init__(
+        self, x: np.ndarray, y: np.ndarray, noise_std: float, replace: bool = True
+    ) -> None:
         self.x = np.ascontiguousarray(x, dtype=np.float64)
         self.y = np.ascontiguousarray(y, dtype=np.float64).reshape(len(x), -1)
         self.d_in = self.x.shape[1]
         self.d_out = self.y.shape[1]
         self.noise_std = noise_std
         self.noise_variance = noise_std**2
+        self.replace = replace
 
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        idx = rng.integers(0, len(self.x), size=n)
+        if self.replace:
+            idx = rng.integers(0, len(self.x), size=n)
+        elif n > len(self.x):
+            raise ValueError(f"cannot draw {n} distinct points from a pool of {len(self.x)}")
+        else:
+            idx = rng.permutation(len(self.x))[:n]
         y = self.y[idx]
         if self.noise_std > 0:
             y = y + self.noise_std * rng.standard_normal(y.shape)
@@ -296,26 +305,47 @@ class SphereReluTeacher(DataGenerator):
 class Digits(DataGenerator):
     """scikit-learn's bundled ``load_digits`` (1,797 8×8 images) as a finite population.
 
-    Inputs are the 64 pixel values divided by ``scale`` (16 maps them to [0, 1]). Targets:
-    ``parity`` gives ±1 for even/odd digits. The data ship inside scikit-learn; nothing is downloaded.
+    Inputs are the 64 pixel values divided by ``scale`` (16 maps them to [0, 1]); with
+    ``standardize: true`` each pixel is instead shifted and scaled to mean 0 and variance 1 over the
+    population (pixels that are constant there are left at 0). ``subset: N`` keeps only the first
+    ``N`` images (in the file's order) as the population. Targets: ``parity`` gives ±1 for even/odd
+    digits; ``onehot`` gives the 10-dimensional one-hot vector of the digit (0/1 entries).
+    ``replace: false`` draws a training set of distinct images (a random subset; ``train_size``
+    equal to the population size then trains on all of it) instead of i.i.d. with replacement.
+    The data ship inside scikit-learn; nothing is downloaded.
     """
 
     kind = "digits"
     capabilities = PoolTask.capabilities
     PARAMS = {
-        "target": Param(Enum(("parity",)), "parity", doc="what to predict"),
+        "target": Param(Enum(("parity", "onehot")), "parity", doc="what to predict"),
         "scale": Param(Float(gt=0), 16.0, doc="divide pixel values by this"),
         "noise_std": Param(Float(ge=0), 0.0, doc="label noise σ"),
+        "subset": Param(Int(ge=0, le=1797), 0, doc="use only the first N images (0: all 1,797)"),
+        "standardize": Param(
+            Bool(), False, doc="z-score each pixel over the population (instead of /scale)"
+        ),
+        "replace": Param(
+            Bool(), True, doc="draw training examples with replacement (false: distinct images)"
+        ),
     }
 
     @cached_property
     def _task(self) -> PoolTask:
         from sklearn.datasets import load_digits  # bundled data; lazy import
 
+        p = self.params
         digits = load_digits()
-        x = digits.data.astype(np.float64) / self.params["scale"]
-        y = np.where(digits.target % 2 == 0, 1.0, -1.0)
-        return PoolTask(x, y, self.params["noise_std"])
+        count = p.get("subset", 0) or len(digits.target)
+        pixels = digits.data[:count].astype(np.float64)
+        labels = digits.target[:count]
+        if p.get("standardize", False):
+            std = pixels.std(axis=0)
+            x = (pixels - pixels.mean(axis=0)) / np.where(std > 0, std, 1.0)
+        else:
+            x = pixels / p["scale"]
+        y = np.eye(10)[labels] if p["target"] == "onehot" else np.where(labels % 2 == 0, 1.0, -1.0)
+        return PoolTask(x, y, p["noise_std"], replace=p.get("replace", True))
 
     def draw(self, rng: np.random.Generator | None) -> Task:
         return self._task

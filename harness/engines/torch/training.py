@@ -16,6 +16,7 @@ import torch
 
 from ...components.data import Task
 from ...components.quantities import Observer
+from .curvature import SharpnessEstimator
 from .kernels import make_kernel
 from .models import StackedModel, build_model
 from .optim import make_optimizer
@@ -38,6 +39,7 @@ class ModelProbe:
     ) -> None:
         self.model, self.dtype, self.device, self.optimizer = model, dtype, device, optimizer
         self.train = train
+        self._estimators: dict[str, SharpnessEstimator] = {}
 
     def end_to_end(self) -> np.ndarray:
         with torch.no_grad():
@@ -55,6 +57,54 @@ class ModelProbe:
         if self.train is None:
             return None
         return tuple(t.to("cpu", torch.float64).numpy() for t in self.train)  # type: ignore[return-value]
+
+    def sharpness(
+        self, iterations: int = 20, tolerance: float = 1e-4, preconditioned: bool = False
+    ) -> np.ndarray:
+        """Top eigenvalue of the Hessian of each seed's training loss ``½·mean‖f(x) − y‖²`` over its
+        whole training set (weight decay not included), shape ``(S,)``; with ``preconditioned``,
+        of ``P^{-1/2} H P^{-1/2}`` with the optimizer's current diagonal preconditioner ``P`` (Adam:
+        ``(1 − β₁ᵗ)(√v̂ + ε)``). Lanczos on Hessian-vector products, batched over the stacked seeds,
+        warm-started from the previous call's top eigenvector (see :mod:`.curvature`)."""
+        if self.train is None:
+            raise ValueError("sharpness needs a finite training set (train_size: online has none)")
+        preconditioner = None
+        if preconditioned:
+            if not hasattr(self.optimizer, "preconditioner"):
+                raise ValueError(
+                    f"the optimizer {self.optimizer.spec['kind']!r} has no preconditioner"
+                )
+            if self.optimizer.steps == 0:
+                raise ValueError("Adam's preconditioner is undefined before its first step")
+            preconditioner = self.optimizer.preconditioner()
+        key = "preconditioned" if preconditioned else "hessian"
+        if key not in self._estimators:
+            self._estimators[key] = SharpnessEstimator()
+        x, y = self.train
+        return self._estimators[key](
+            lambda: half_mse(self.model.forward(x), y).sum(),
+            self.model.params,
+            iterations,
+            tolerance,
+            preconditioner,
+        )
+
+    def layers(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Each layer's weight ``(S, fan_out, fan_in)`` and bias ``(S, fan_out)`` (or ``None``), in
+        order from the input, float64 (models made of linear layers: ``linear``, ``deep_linear``,
+        ``mlp``); copies, not views of the weights that training updates in place."""
+        weights = getattr(self.model, "weights", None)
+        biases = getattr(self.model, "biases", None)
+        if weights is None:
+            weights, biases = self.model.params, [None] * len(self.model.params)
+        with torch.no_grad():
+            return [
+                (
+                    w.detach().to("cpu", torch.float64).numpy().copy(),
+                    None if b is None else b.detach().to("cpu", torch.float64).numpy().copy(),
+                )
+                for w, b in zip(weights, biases)
+            ]
 
 
 def half_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
