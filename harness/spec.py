@@ -356,7 +356,9 @@ def _check_setting(setting: dict[str, Any], path: str, checker: Checker) -> None
         if "closed_form" not in model.capabilities:
             checker.issue(
                 f"{path}.optimizer.kind",
-                f"{optimizer.kind!r} is closed-form and needs a kernel_machine model, not {model.kind!r}",
+                f"{optimizer.kind!r} is closed-form and needs a model fitted in closed form "
+                f"({', '.join(k for k in MODELS.names() if 'closed_form' in MODELS.get(k).capabilities)}), "
+                f"not {model.kind!r}",
             )
         if setting["steps"] != 0:
             checker.issue(

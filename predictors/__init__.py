@@ -18,4 +18,10 @@ BUILTIN: dict[str, str] = {
     "saxe-gradient-flow": "predictors.saxe:SaxeGradientFlow",
     "saxe-discrete": "predictors.saxe:SaxeDiscrete",
     "shallow-regression": "predictors.baselines:ShallowRegression",
+    # double-descent, double-descent-rf, scaling-law-*
+    "ridgeless-exact": "predictors.ridgeless:RidgelessExact",
+    "rf-eigenframework": "predictors.random_features:RFEigenframework",
+    "exponent-law": "predictors.scaling_laws:ExponentLaw",
+    "no-peak": "predictors.baselines_rf:NoPeak",
+    "exponent-half": "predictors.baselines_rf:ExponentHalf",
 }
