@@ -61,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     scores = results.scores[benchmark.id]
     if args.json:
         points = []
-        for point in benchmark.points:
+        for point in benchmark.units:  # the groups of a derived target, else the sweep points
             entry = {"index": point.index, "label": point.label, "forecasts": {}}
             for name, score in scores.items():
                 ps = score.points[point.index] if score.points else None
@@ -106,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
     )
     names = list(scores)
     rows = []
-    for point in benchmark.points:
+    for point in benchmark.units:  # the groups of a derived target, else the sweep points
         row = [point.label]
         first = next((s.points[point.index] for s in scores.values() if s.points), None)
         row.append(_cells(first.measured, first.sem) if first else "not measured")
