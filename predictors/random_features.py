@@ -36,8 +36,9 @@ limit with ``n`` above the number ``m`` of positive eigenvalues, ridgeless: ``L_
 Limits. As ``k → ∞``, ``κ → γ`` and the formulas become eigenlearning's (``E_0 = n/(n − q)``,
 bias ``(1 − L_i)²``), which is what ``k = inf`` computes.
 
-The formulas above were transcribed from the authors' public reference implementation (which
-matches the paper's sec. 4 definitions) and are checked in ``tests/test_theory_random_features.py``
+The formulas above are those of the authors' public reference implementation
+(``rf_krr_risk_theory`` in ``theory.py`` of github.com/dkarkada/more-is-better), as transcribed in the
+project's theory catalogue (entry S3b), and are checked in ``tests/test_theory_random_features.py``
 against: the ``k → ∞`` eigenlearning limit, an independent computation (eigenlearning of the
 ridge regression on the *projected* Gaussian features ``Fx/√k``, conditional on ``F``, averaged over
 ``F``) and a numpy Monte Carlo of the trained model's exact population risk.
