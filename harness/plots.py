@@ -37,7 +37,7 @@ __all__ = ["PLOT_VERSION", "FigureData", "Panel", "draw", "figure_data", "size_p
 
 #: Bump when the drawing changes in a way the plotted numbers do not show (new elements, layout),
 #: so that every figure's digest, hence its file name, changes and the board is redrawn.
-PLOT_VERSION = 2
+PLOT_VERSION = 3
 DPI = 100
 SYMBOL = {
     "pass": "✓",
@@ -88,6 +88,7 @@ class Panel:
         measured / sem: the across-seed statistic and its standard error at each x (NaN: missing).
         forecasts: ``{predictor: values at each x}`` (NaN where it abstained or failed).
         notes: one line per predictor that did not forecast in this panel (``abstain: reason``).
+        connect: draw forecasts as lines (ordered x) rather than markers only (unordered groups).
     """
 
     title: str
@@ -97,6 +98,7 @@ class Panel:
     forecasts: Mapping[str, np.ndarray]
     ticks: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    connect: bool = True
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,11 @@ def figure_data(benchmark: Benchmark, scores: Mapping[str, Score]) -> FigureData
     first = scored[0]
     measured = {p.index: np.asarray(p.measured, dtype=np.float64).reshape(-1) for p in first.points}
     sem = {p.index: np.asarray(p.sem, dtype=np.float64).reshape(-1) for p in first.points}
-    names = sorted(scores, key=lambda n: (n == benchmark.baseline, n))
+    # predictors that abstain everywhere do not apply to this benchmark: leave them out of the figure
+    names = sorted(
+        (n for n in scores if scores[n].verdict != "abstain"),
+        key=lambda n: (n == benchmark.baseline, n),
+    )
 
     def forecast(name: str, index: int, size: int) -> tuple[np.ndarray, str | None]:
         score = scores[name]
@@ -249,7 +255,10 @@ def figure_data(benchmark: Benchmark, scores: Mapping[str, Score]) -> FigureData
     panels: list[Panel] = []
     xlabel, xlog = "", False
     horizon = None
-    if kind in ("curve", "events"):
+    if benchmark.groups:
+        panels, xlabel = _derived_panels(benchmark, names, measured, sem, forecast)
+        ylabel = _derived_label(benchmark)
+    elif kind in ("curve", "events"):
         for point in benchmark.points:
             m, s = measured[point.index], sem[point.index]
             values, notes = {}, []
@@ -290,8 +299,7 @@ def figure_data(benchmark: Benchmark, scores: Mapping[str, Score]) -> FigureData
         if not tol.floor
         else f"ln((forecast+{tol.floor:g}) / (measured+{tol.floor:g}))",
         "rel_error": "(forecast − measured) / measured",
-        "abs_error": "forecast − measured",
-    }[tol.metric]
+    }.get(tol.metric, "forecast − measured")
     entries = tuple(
         Entry(
             name,
@@ -322,10 +330,93 @@ def figure_data(benchmark: Benchmark, scores: Mapping[str, Score]) -> FigureData
         floor=tol.floor,
         tolerance=tol.value,
         horizon=horizon,
-        xticks_at_points=kind == "scalar",
+        xticks_at_points=kind == "scalar" and not benchmark.groups,
         panels=tuple(panels),
         entries=entries,
     )
+
+
+def _derived_label(benchmark: Benchmark) -> str:
+    derive = benchmark.target.derive
+    parts = derive.x.split(".")
+    x = parts[-1]
+    if x.isdigit() and len(parts) > 1:  # model.widths.0 -> width
+        x = parts[-2][:-1] if parts[-2].endswith("s") else parts[-2]
+    x = x.replace("_", " ")
+    quantity = benchmark.target.quantity.replace("_", " ")
+    if derive.kind == "slope":
+        logs = "log-log " if derive.log_x and derive.log_y else ""
+        return f"{logs}slope of {quantity} in {x}"
+    if derive.kind == "min":
+        return f"minimum of {quantity} over {x}"
+    return f"log2 of the optimal {x}"
+
+
+def _leaves(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_leaves(item, f"{path}.{key}" if path else str(key)))
+        return out
+    return {path: value}
+
+
+def _distinct_labels(coords: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Short tick labels: only the innermost fields whose values differ between the groups."""
+    leaves = [_leaves(c) for c in coords]
+    keys = sorted({k for leaf in leaves for k in leaf})
+    varying = [k for k in keys if len({repr(leaf.get(k)) for leaf in leaves}) > 1]
+    return tuple(
+        ", ".join(
+            f"{k.rsplit('.', 1)[-1]}={_short(k, leaf.get(k)).split('=', 1)[-1]}" for k in varying
+        )
+        or "all"
+        for leaf in leaves
+    )
+
+
+def _derived_panels(benchmark, names, measured, sem, forecast):
+    """Targets derived across the sweep: one value per group (one panel, a tick per group), or one
+    panel per group with a tick per cell when each group has several."""
+    groups = [g for g in benchmark.groups if g.index in measured]
+    cells = max((measured[g.index].size for g in groups), default=1)
+    panels = []
+    if cells == 1:
+        x = np.arange(1, len(groups) + 1, dtype=np.float64)
+        m = np.asarray([measured[g.index][0] for g in groups])
+        s = np.asarray([sem[g.index][0] for g in groups])
+        values, notes = {}, []
+        for name in names:
+            column = []
+            for g in groups:
+                value, note = forecast(name, g.index, 1)
+                column.append(value[0])
+                if note:
+                    notes.append(f"{note} at {g.label}")
+            values[name] = np.asarray(column)
+        ticks = _distinct_labels([g.coords for g in groups])
+        panels.append(Panel("", x, m, s, values, ticks, tuple(notes), connect=False))
+        return panels, "group"
+    for g in groups:
+        m, s = measured[g.index], sem[g.index]
+        values, notes = {}, []
+        for name in names:
+            values[name], note = forecast(name, g.index, m.size)
+            if note:
+                notes.append(note)
+        x = np.arange(1, m.size + 1, dtype=np.float64)
+        panels.append(
+            Panel(
+                g.label,
+                x,
+                m,
+                s,
+                values,
+                tuple(f"cell {i}" for i in range(1, m.size + 1)),
+                tuple(notes),
+            )
+        )
+    return panels, "cell"
 
 
 def _scalar_panels(benchmark, names, measured, sem, forecast):
@@ -644,7 +735,7 @@ def _draw_panel(data, panel: Panel, top, bottom, styles, limit: float) -> None:
             x[good],
             values[good],
             color=style["color"],
-            linestyle=style["linestyle"],
+            linestyle=style["linestyle"] if panel.connect else "none",
             lw=style["lw"],
             marker=marker,
             ms=3.5,
@@ -655,7 +746,7 @@ def _draw_panel(data, panel: Panel, top, bottom, styles, limit: float) -> None:
             x,
             r,
             color=style["color"],
-            linestyle=style["linestyle"],
+            linestyle=style["linestyle"] if panel.connect else "none",
             lw=style["lw"],
             marker=marker,
             ms=3.0,

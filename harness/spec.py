@@ -273,17 +273,39 @@ def deep_merge(base: Any, override: Any) -> Any:
 
 
 def _set_path(tree: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``tree[a][b]... = value`` for the dotted ``path``; a numeric part indexes into a list
+    (``model.widths.0`` is the first hidden width). Copies what it changes, so ``tree``'s values may be
+    shared with the spec. Raises ``IndexError`` for an index beyond the list."""
     parts = path.split(".")
-    node = tree
-    for part in parts[:-1]:
-        child = node.get(part)
+    node: Any = tree
+    for i, part in enumerate(parts[:-1]):
+        key: Any = int(part) if isinstance(node, list) else part
+        child = node[key] if isinstance(node, list) else node.get(part)
         if isinstance(child, str):  # component shorthand "name" -> {"kind": name}
             child = {"kind": child}
-        if not isinstance(child, dict):
+        if isinstance(child, list) and parts[i + 1].isdigit():
+            child = list(child)
+        elif isinstance(child, dict):
+            child = dict(child)
+        else:
             child = {}
-        node[part] = child = dict(child)
+        node[key] = child
         node = child
-    node[parts[-1]] = copy.deepcopy(value)
+    if isinstance(node, list):
+        index = int(parts[-1])
+        if index >= len(node):
+            raise IndexError(f"index {index} is beyond the {len(node)} element(s) of the list")
+        node[index] = copy.deepcopy(value)
+    else:
+        node[parts[-1]] = copy.deepcopy(value)
+
+
+def _short_name(path: str) -> str:
+    """The last part of a dotted path for labels: ``optimizer.lr`` → ``lr``, ``model.widths.0`` → ``widths[0]``."""
+    head, _, last = path.rpartition(".")
+    if last.isdigit() and head:
+        return f"{head.rsplit('.', 1)[-1]}[{last}]"
+    return last
 
 
 def _format_value(value: Any) -> str:
@@ -300,7 +322,7 @@ def point_label(coords: Mapping[str, Any]) -> str:
     """``{"optimizer.lr": 0.5, "model.depth": 2}`` → ``"lr=0.5, depth=2"``."""
     if not coords:
         return "default"
-    return ", ".join(f"{path.rsplit('.', 1)[-1]}={_format_value(v)}" for path, v in coords.items())
+    return ", ".join(f"{_short_name(path)}={_format_value(v)}" for path, v in coords.items())
 
 
 def resolve_grid(spec: Any, steps: int) -> tuple[int, ...]:
@@ -356,7 +378,9 @@ def _check_setting(setting: dict[str, Any], path: str, checker: Checker) -> None
         if "closed_form" not in model.capabilities:
             checker.issue(
                 f"{path}.optimizer.kind",
-                f"{optimizer.kind!r} is closed-form and needs a kernel_machine model, not {model.kind!r}",
+                f"{optimizer.kind!r} is closed-form and needs a model fitted in closed form "
+                f"({', '.join(k for k in MODELS.names() if 'closed_form' in MODELS.get(k).capabilities)}), "
+                f"not {model.kind!r}",
             )
         if setting["steps"] != 0:
             checker.issue(
@@ -503,7 +527,10 @@ def _validate_tier(
                     f"sweep paths are relative to setting; {head_!r} is not a setting field{did_you_mean(head_, SETTING)}",
                 )
                 continue
-            _set_path(tree, path_, value)
+            try:
+                _set_path(tree, path_, value)
+            except (IndexError, ValueError) as exc:
+                sub.issue(f"sweep.{path_}", str(exc))
         setting = setting_record.check(tree, "setting", sub)
         if not sub.issues:
             _check_setting(setting, "setting", sub)

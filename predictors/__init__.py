@@ -25,4 +25,10 @@ BUILTIN: dict[str, str] = {
     # conservation-laws
     "balance-flow-law": "predictors.conservation:BalanceFlowLaw",
     "balance-no-law": "predictors.conservation:BalanceNoLaw",
+    # double-descent, double-descent-rf, scaling-law-*
+    "ridgeless-exact": "predictors.ridgeless:RidgelessExact",
+    "rf-eigenframework": "predictors.random_features:RFEigenframework",
+    "exponent-law": "predictors.scaling_laws:ExponentLaw",
+    "no-peak": "predictors.baselines_rf:NoPeak",
+    "exponent-half": "predictors.baselines_rf:ExponentHalf",
 }

@@ -87,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
         points = []
-        for point in benchmark.points:
+        for point in benchmark.units:  # the groups of a derived target, else the sweep points
             entry = {"index": point.index, "label": point.label, "forecasts": {}}
             for name, score in scores.items():
                 ps = score.points[point.index] if score.points else None
@@ -134,7 +134,7 @@ def main(args: argparse.Namespace) -> int:
     )
     names = sorted(scores, key=lambda n: (n == benchmark.baseline, n))
     rows = []
-    for point in benchmark.points:
+    for point in benchmark.units:  # the groups of a derived target, else the sweep points
         row = [point.label]
         first = next((s.points[point.index] for s in scores.values() if s.points), None)
         row.append(_cells(first.measured, first.sem) if first else "not measured")

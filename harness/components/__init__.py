@@ -37,6 +37,7 @@ for _kind, _cls in {
     "mlp": "MLP",
 }.items():
     MODELS.register(_kind, f"harness.components.models:{_cls}")
+MODELS.register("random_features", "harness.components.models_rf:RandomFeatures")
 
 INITS: Registry = Registry("initialization")
 for _kind, _cls in {

@@ -133,15 +133,20 @@ class GaussianLinear(DataGenerator):
     ``y = w*·x + σ ε`` with ``λ_k w*_k² = k^{-a}`` (``a`` = ``target_exponent``, all ``w*_k > 0``) and
     ``ε ~ N(0, 1)``. The population loss of a linear predictor ``w`` is exact:
     ``½[(w − w*)ᵀ Λ (w − w*) + σ²]``. Setting of Bordelon & Pehlevan 2022 and Paquette et al. 2021.
+    With ``signal_variance`` the teacher is rescaled so that ``E[(w*·x)²] = Σ_k λ_k w*_k²`` equals it
+    (``b = a = 0`` and ``signal_variance: 1`` is isotropic data with ``w*_k = 1/√d``, ``‖w*‖ = 1``).
     """
 
     kind = "gaussian_linear"
     capabilities = _GaussianLinearTask.capabilities
     PARAMS = {
         "d": Param(Int(ge=1), doc="input dimension"),
-        "spectrum_exponent": Param(Float(gt=0), doc="b in λ_k = k^-b"),
-        "target_exponent": Param(Float(gt=0), doc="a in λ_k w*_k² = k^-a"),
+        "spectrum_exponent": Param(Float(ge=0), doc="b in λ_k = k^-b (0: isotropic)"),
+        "target_exponent": Param(Float(ge=0), doc="a in λ_k w*_k² = k^-a"),
         "noise_std": Param(Float(ge=0), 0.0, doc="label noise σ"),
+        "signal_variance": Param(
+            Float(gt=0), None, doc="if given, rescale w* so that Σ_k λ_k w*_k² equals it"
+        ),
     }
 
     @cached_property
@@ -149,6 +154,8 @@ class GaussianLinear(DataGenerator):
         k = np.arange(1, self.params["d"] + 1, dtype=np.float64)
         eigenvalues = k ** (-self.params["spectrum_exponent"])
         teacher = np.sqrt(k ** (-self.params["target_exponent"]) / eigenvalues)
+        if self.params.get("signal_variance") is not None:
+            teacher *= np.sqrt(self.params["signal_variance"] / np.sum(eigenvalues * teacher**2))
         return _GaussianLinearTask(eigenvalues, teacher, self.params["noise_std"])
 
     def draw(self, rng: np.random.Generator | None) -> Task:

@@ -88,8 +88,11 @@ class Adam(OptimizerSchema):
 
 
 class RidgeSolve(OptimizerSchema):
-    """Closed-form kernel ridge regression ``α = (K_DD + δ I_n)^{-1} y`` (unnormalized ``K``)."""
+    """Closed-form ridge regression: kernel machines ``α = (K_DD + δ I_n)^{-1} y`` (unnormalized ``K``);
+    random features ``a = Φᵀ(ΦΦᵀ + δ I_n)^{-1} y`` (``δ = 0``: the minimum-norm least-squares fit)."""
 
     kind = "ridge_solve"
     iterative = False
-    PARAMS = {"ridge": Param(Float(ge=0), doc="ridge δ added to the n×n kernel matrix")}
+    PARAMS = {
+        "ridge": Param(Float(ge=0), doc="ridge δ added to the n×n kernel (or feature Gram) matrix")
+    }

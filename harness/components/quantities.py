@@ -168,14 +168,24 @@ class _PopulationLossObserver(Observer):
 class TestMSE(Quantity):
     """Population mean squared error ``E‖f(x) − y‖²`` (no ½) at the end of training.
 
-    Evaluated exactly over a finite pool (data capability ``finite_pool``): the error against the
-    pool's noise-free labels plus ``d_out · σ²`` for the label noise of a fresh test example.
+    Computed as exactly as the setting allows, in this order:
+
+    1. a linear model (capability ``end_to_end``) on data with ``exact_linear_risk``: exactly, from the
+       learned map (``2 ×`` the task's ``population_half_mse``; label noise included);
+    2. a finite pool (``finite_pool``): over the whole pool against its noise-free labels, plus
+       ``d_out · σ²`` for the label noise of a fresh test example;
+    3. otherwise by Monte Carlo: ``eval_size`` fresh examples per seed, drawn once from its ``eval``
+       stream (labels with their noise).
     """
 
     kind = "test_mse"
     shape_kind = "scalar"
     unit = "mse"
-    requires_data = frozenset({"finite_pool"})
+    PARAMS = {
+        "eval_size": Param(
+            Int(ge=1), 4096, doc="Monte Carlo test examples per seed (when no exact way applies)"
+        )
+    }
 
     def shape(self) -> tuple[int, ...]:
         return ()
@@ -183,7 +193,16 @@ class TestMSE(Quantity):
     def observer(
         self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
     ) -> Observer:
-        return _TestMSEObserver(tasks, self.horizon)
+        from . import MODELS
+
+        linear = "end_to_end" in MODELS.get(self.setting["model"]["kind"]).capabilities
+        if linear and all("exact_linear_risk" in t.capabilities for t in tasks):
+            return _ExactLinearMSEObserver(tasks, self.horizon)
+        if all("finite_pool" in t.capabilities for t in tasks):
+            return _TestMSEObserver(tasks, self.horizon)
+        if eval_rngs is None:
+            raise ValueError("test_mse on an infinite population needs the seeds' eval streams")
+        return _MonteCarloMSEObserver(tasks, eval_rngs, self.horizon, self.params["eval_size"])
 
 
 class _TestMSEObserver(Observer):
@@ -200,6 +219,46 @@ class _TestMSEObserver(Observer):
             pred = probe.predict(x)
             err = np.mean(np.sum((pred - y[None]) ** 2, axis=-1), axis=-1)
         self.values = _finite_or_inf(err + self.task.d_out * self.task.noise_variance)
+
+    def result(self) -> np.ndarray:
+        return self.values
+
+
+class _ExactLinearMSEObserver(Observer):
+    def __init__(self, tasks: Sequence[Task], final_step: int) -> None:
+        self.tasks = list(tasks)
+        self.steps = frozenset({final_step})
+        self.values = np.full(len(tasks), np.nan)
+
+    def record(self, step: int, probe: Probe) -> None:
+        w = probe.end_to_end()
+        with np.errstate(all="ignore"):
+            risk = np.array(
+                [2.0 * float(t.population_half_mse(w[s])) for s, t in enumerate(self.tasks)]
+            )
+        self.values = _finite_or_inf(risk)
+
+    def result(self) -> np.ndarray:
+        return self.values
+
+
+class _MonteCarloMSEObserver(Observer):
+    def __init__(
+        self,
+        tasks: Sequence[Task],
+        eval_rngs: Sequence[np.random.Generator],
+        final_step: int,
+        size: int,
+    ) -> None:
+        draws = [t.sample(size, rng) for t, rng in zip(tasks, eval_rngs)]
+        self.x, self.y = np.stack([x for x, _ in draws]), np.stack([y for _, y in draws])
+        self.steps = frozenset({final_step})
+        self.values = np.full(len(tasks), np.nan)
+
+    def record(self, step: int, probe: Probe) -> None:
+        with np.errstate(all="ignore"):
+            err = np.mean(np.sum((probe.predict_each(self.x) - self.y) ** 2, axis=-1), axis=-1)
+        self.values = _finite_or_inf(err)
 
     def result(self) -> np.ndarray:
         return self.values

@@ -90,10 +90,10 @@ class TorchEngine:
         observer = quantity.observer(
             tasks, [stream_rng(job.benchmark_id, k, "eval") for k in job.seeds]
         )
+        init_rngs = [stream_rng(job.benchmark_id, k, "init") for k in job.seeds]
         if OPTIMIZERS.get(setting["optimizer"]["kind"]).iterative:
-            init_rngs = [stream_rng(job.benchmark_id, k, "init") for k in job.seeds]
             sgd_rngs = [stream_rng(job.benchmark_id, k, "sgd") for k in job.seeds]
             train_iterative(setting, tasks, data_rngs, init_rngs, sgd_rngs, observer, dtype, device)
         else:
-            fit_closed_form(setting, tasks, data_rngs, observer, dtype, device)
+            fit_closed_form(setting, tasks, data_rngs, init_rngs, observer, dtype, device)
         return observer.result()

@@ -16,12 +16,13 @@ import torch
 
 from ...components.data import Task
 from ...components.quantities import Observer
+from ...registry import Registry
 from .curvature import SharpnessEstimator
 from .kernels import make_kernel
 from .models import StackedModel, build_model
 from .optim import make_optimizer
 
-__all__ = ["fit_closed_form", "train_iterative"]
+__all__ = ["CLOSED_FORM", "fit_closed_form", "fit_kernel_ridge", "train_iterative"]
 
 ONLINE_CHUNK = 64  # online batches drawn per call when the task allows chunked sampling
 
@@ -238,10 +239,34 @@ class _KernelProbe:
         return torch.stack(out).to("cpu", torch.float64).numpy()
 
 
+CLOSED_FORM: Registry = Registry("torch closed-form fit")
+"""``model kind → "module:function"``; a fit takes ``(setting, tasks, data_rngs, init_rngs, observer,
+dtype, device)``, fits every seed and calls ``observer.record(0, probe)`` once."""
+CLOSED_FORM.register("kernel_machine", "harness.engines.torch.training:fit_kernel_ridge")
+CLOSED_FORM.register("random_features", "harness.engines.torch.random_features:fit_random_features")
+
+
 def fit_closed_form(
     setting: Mapping[str, Any],
     tasks: Sequence[Task],
     data_rngs: Sequence[np.random.Generator],
+    init_rngs: Sequence[np.random.Generator],
+    observer: Observer,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> None:
+    """Fit the closed-form model of ``setting.model`` for every seed (see :data:`CLOSED_FORM`)."""
+    kind = setting["model"]["kind"]
+    if kind not in CLOSED_FORM:
+        raise ValueError(f"the torch engine has no closed-form fit for model {kind!r}")
+    CLOSED_FORM.get(kind)(setting, tasks, data_rngs, init_rngs, observer, dtype, device)
+
+
+def fit_kernel_ridge(
+    setting: Mapping[str, Any],
+    tasks: Sequence[Task],
+    data_rngs: Sequence[np.random.Generator],
+    init_rngs: Sequence[np.random.Generator],
     observer: Observer,
     dtype: torch.dtype,
     device: torch.device,
