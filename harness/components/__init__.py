@@ -64,3 +64,9 @@ for _kind, _cls in {
     "test_loss": "TestLoss",
 }.items():
     QUANTITIES.register(_kind, f"harness.components.quantities:{_cls}")
+for _kind, _cls in {
+    "angular_update": "AngularUpdate",
+    "weight_norm": "WeightNorm",
+    "mode_half_times_linear_fit": "ModeHalfTimesLinearFit",
+}.items():
+    QUANTITIES.register(_kind, f"harness.components.quantities_dynamics:{_cls}")

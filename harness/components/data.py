@@ -297,15 +297,23 @@ class Digits(DataGenerator):
     """scikit-learn's bundled ``load_digits`` (1,797 8×8 images) as a finite population.
 
     Inputs are the 64 pixel values divided by ``scale`` (16 maps them to [0, 1]). Targets:
-    ``parity`` gives ±1 for even/odd digits. The data ship inside scikit-learn; nothing is downloaded.
+    ``parity`` gives ±1 for even/odd digits, ``onehot`` the one-hot vector of the digit (10 outputs).
+    ``label_flip`` replaces the class of that fraction of the pool, chosen once by ``flip_seed``,
+    with a uniformly random *other* class (parity: the other sign) — persistent label noise that the
+    population keeps (the pool's labels are the flipped ones). The data ship inside scikit-learn;
+    nothing is downloaded.
     """
 
     kind = "digits"
     capabilities = PoolTask.capabilities
     PARAMS = {
-        "target": Param(Enum(("parity",)), "parity", doc="what to predict"),
+        "target": Param(Enum(("parity", "onehot")), "parity", doc="what to predict"),
         "scale": Param(Float(gt=0), 16.0, doc="divide pixel values by this"),
         "noise_std": Param(Float(ge=0), 0.0, doc="label noise σ"),
+        "label_flip": Param(
+            Float(ge=0, lt=1), 0.0, doc="fraction of the pool whose class is replaced"
+        ),
+        "flip_seed": Param(Int(ge=0), 0, doc="seed of the flipped labels (part of the setting)"),
     }
 
     @cached_property
@@ -314,7 +322,21 @@ class Digits(DataGenerator):
 
         digits = load_digits()
         x = digits.data.astype(np.float64) / self.params["scale"]
-        y = np.where(digits.target % 2 == 0, 1.0, -1.0)
+        labels = digits.target.astype(np.int64)
+        flip = self.params["label_flip"]
+        if flip > 0:
+            rng = np.random.default_rng([self.params["flip_seed"], 0xF11B])
+            chosen = rng.random(labels.size) < flip
+            if self.params["target"] == "parity":
+                # move to a random digit of the other parity: the parity label changes sign
+                other = 2 * rng.integers(0, 5, size=labels.size) + (1 - labels % 2)
+            else:
+                other = (labels + rng.integers(1, 10, size=labels.size)) % 10
+            labels = np.where(chosen, other, labels)
+        if self.params["target"] == "parity":
+            y = np.where(labels % 2 == 0, 1.0, -1.0)
+        else:
+            y = np.eye(10)[labels]
         return PoolTask(x, y, self.params["noise_std"])
 
     def draw(self, rng: np.random.Generator | None) -> Task:
