@@ -18,4 +18,7 @@ BUILTIN: dict[str, str] = {
     "saxe-gradient-flow": "predictors.saxe:SaxeGradientFlow",
     "saxe-discrete": "predictors.saxe:SaxeDiscrete",
     "shallow-regression": "predictors.baselines:ShallowRegression",
+    # stepwise-universality
+    "saxe-stepwise": "predictors.stepwise:SaxeStepwise",
+    "linear-network-times": "predictors.stepwise:LinearNetworkTimes",
 }

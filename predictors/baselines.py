@@ -77,7 +77,7 @@ class ShallowRegression:
     name = "shallow-regression"
     version = "1"
     kind = "baseline"
-    quantities = ("mode_half_times",)
+    quantities = ("mode_half_times", "mode_half_times_linear_fit")
     fitted_on = ()
     references = ("catalogue S1 baseline",)
 
