@@ -94,11 +94,14 @@ GRID = OneOf(
         Record(
             {
                 "kind": Param(
-                    Enum(("log", "linear")),
-                    doc="log: geometric spacing from step 1; linear: even spacing",
+                    Enum(("log", "linear", "last")),
+                    doc="log: geometric spacing from step 1; linear: even spacing; last: the last "
+                    "step only (whatever the point's steps)",
                 ),
                 "num": Param(
-                    Int(ge=2), doc="number of grid points, step 0 and the last step included"
+                    Int(ge=2),
+                    None,
+                    doc="log, linear: number of grid points, step 0 and the last step included",
                 ),
             },
             what="grid",
@@ -315,9 +318,13 @@ def point_label(coords: Mapping[str, Any]) -> str:
 
 
 def resolve_grid(spec: Any, steps: int) -> tuple[int, ...]:
-    """Observation steps from a grid spec: an explicit list, or ``{kind: log|linear, num}`` over ``0..steps``."""
+    """Observation steps from a grid spec: an explicit list, ``{kind: log|linear, num}`` over
+    ``0..steps``, or ``{kind: last}`` (the last step, for sweeps whose points train for different
+    numbers of steps)."""
     if isinstance(spec, list):
         return tuple(sorted({int(s) for s in spec}))
+    if spec["kind"] == "last":
+        return (int(steps),)
     num = spec["num"]
     if spec["kind"] == "linear" or steps < 2:
         values = np.linspace(0, steps, num)
@@ -457,6 +464,8 @@ def _validate_target(
         checker.issue(f"{path}.grid", f"quantity {name!r} is not a curve and takes no grid")
     elif grid is not None:
         grid = GRID.check(grid, f"{path}.grid", checker)
+        if isinstance(grid, Mapping) and grid["kind"] != "last" and grid["num"] is None:
+            checker.issue(f"{path}.grid.num", f"grid kind {grid['kind']!r} needs num")
     model = MODELS.get(setting["model"]["kind"])
     data = DATA.get(setting["data"]["kind"])
     for need in sorted(cls.requires_model - model.capabilities):

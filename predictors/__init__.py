@@ -21,4 +21,16 @@ BUILTIN: dict[str, str] = {
     # stepwise-universality
     "saxe-stepwise": "predictors.stepwise:SaxeStepwise",
     "linear-network-times": "predictors.stepwise:LinearNetworkTimes",
+    # mup-lr-transfer
+    "width-scaling-law": "predictors.width_transfer:WidthScalingLaw",
+    "swapped-width-law": "predictors.width_transfer:SwappedWidthLaw",
+    "naive-transfer": "predictors.width_transfer:NaiveTransfer",
+    # rotational-equilibrium
+    "random-walk-equilibrium": "predictors.rotational:RandomWalkEquilibrium",
+    "initial-angular-update": "predictors.rotational:InitialAngularUpdate",
+    # batch-size-scaling
+    "sgd-recursion-optimum": "predictors.batch_size:RecursionOptimum",
+    "critical-batch-size": "predictors.batch_size:CriticalBatchSize",
+    "batch-scaling-rule": "predictors.batch_size:ScalingRule",
+    "no-rescaling": "predictors.batch_size:NoRescaling",
 }

@@ -34,6 +34,8 @@ class GDPopulation:
     def predict(self, problem: Problem) -> Forecast | Abstain:
         if problem.get("data.kind") != "gaussian_linear" or problem.get("model.kind") != "linear":
             return Abstain("defined for a linear model on gaussian_linear data")
+        if problem.target.derive is not None:
+            return Abstain("forecasts loss curves, not values derived across the sweep")
         task = problem.population()
         c0 = initial_error_moments(task.teacher, problem.get("model.init"))
         lr = problem.get("optimizer.lr")

@@ -61,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
     scores = results.scores[benchmark.id]
     if args.json:
         points = []
-        for point in benchmark.points:
+        for point in benchmark.units:  # sweep points, or the groups of a derived target
             entry = {"index": point.index, "label": point.label, "forecasts": {}}
             for name, score in scores.items():
                 ps = score.points[point.index] if score.points else None
@@ -106,7 +106,7 @@ def main(args: argparse.Namespace) -> int:
     )
     names = list(scores)
     rows = []
-    for point in benchmark.points:
+    for point in benchmark.units:  # sweep points, or the groups of a derived target
         row = [point.label]
         first = next((s.points[point.index] for s in scores.values() if s.points), None)
         row.append(_cells(first.measured, first.sem) if first else "not measured")
@@ -118,7 +118,12 @@ def main(args: argparse.Namespace) -> int:
                 row.append(f"{_cells(ps.predicted)}  (err {fmt(ps.error)})")
         rows.append(row)
     print()
-    print(tabulate(rows, headers=["point", f"measured {benchmark.target.statistic} ± se", *names]))
+    measured = f"measured {benchmark.target.statistic} ± se"
+    if benchmark.target.derive is not None:
+        derive = benchmark.target.derive
+        shift = " shift" if derive.anchor is not None else ""
+        measured = f"{derive.kind}{shift} over {derive.x} ± se"
+    print(tabulate(rows, headers=["group" if benchmark.groups else "point", measured, *names]))
     print()
     print(tabulate(score_rows(scores.values()), headers=SCORE_HEADERS))
     for score in scores.values():
