@@ -21,6 +21,8 @@ BUILTIN: dict[str, str] = {
     # stepwise-universality
     "saxe-stepwise": "predictors.stepwise:SaxeStepwise",
     "linear-network-times": "predictors.stepwise:LinearNetworkTimes",
+    # stepwise-order
+    "saxe-mode-order": "predictors.stepwise:SaxeModeOrder",
     # mup-lr-transfer
     "width-scaling-law": "predictors.width_transfer:WidthScalingLaw",
     "swapped-width-law": "predictors.width_transfer:SwappedWidthLaw",

@@ -34,9 +34,9 @@ import numpy as np
 
 from harness.predictor import Abstain, Forecast, Problem
 
-from .saxe import half_time_discrete
+from .saxe import half_time_discrete, half_time_flow
 
-__all__ = ["LinearNetworkTimes", "SaxeStepwise", "stepwise_half_times"]
+__all__ = ["LinearNetworkTimes", "SaxeModeOrder", "SaxeStepwise", "stepwise_half_times"]
 
 SPEED = {"identity": 1.0, "tanh": 1.0, "relu": 0.5}
 """Learning speed of the linear part relative to a linear network (``φ'(0)`` for odd ``φ``; ½ for ReLU)."""
@@ -133,3 +133,36 @@ class LinearNetworkTimes(_Stepwise):
 
     def speed(self, activation: str) -> float | None:
         return 1.0
+
+
+class SaxeModeOrder:
+    """Greedy order: stronger modes first, as in Saxe's mode equation at any depth (order only).
+
+    For depth ``L`` the mode equation ``du/dτ = L u^{2−2/L}(s − u)`` from a common small ``u0`` reaches
+    ``s/2`` sooner the larger ``s`` is, whatever ``u0`` and ``L`` (Saxe et al. 2014, sec. 3). The
+    forecast is these flow times for the network's depth from ``u0 = 10⁻³``; only their *order* is
+    meant, for benchmarks scored by ``discordance``. It therefore covers only nonlinear networks
+    deeper than two layers, where no theory forecasts the times themselves (two-layer networks are
+    ``saxe-stepwise``'s).
+    """
+
+    name = "saxe-mode-order"
+    version = "1"
+    kind = "theory"
+    quantities = ("mode_half_times_linear_fit",)
+    fitted_on = ()
+    references = ("Saxe, McClelland & Ganguli 2014, arXiv:1312.6120, sec. 3 (deep mode dynamics)",)
+
+    def predict(self, problem: Problem) -> Forecast | Abstain:
+        if problem.get("data.kind") != "whitened_linear_teacher":
+            return Abstain("needs a linear teacher's modes")
+        if problem.get("model.kind") != "mlp" or len(problem.get("model.widths")) < 2:
+            return Abstain("an order forecast for MLPs deeper than two layers (no closed form)")
+        depth = len(problem.get("model.widths")) + 1
+        fraction = problem.target.params["fraction"]
+        times = [
+            half_time_flow(s, 1e-3, depth, fraction)
+            for s in problem.get("data.singular_values")
+            if s > 0
+        ]
+        return Forecast(mean=np.asarray(times), notes="order only")
