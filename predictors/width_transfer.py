@@ -43,7 +43,10 @@ def _widths(problem: Problem) -> tuple[int, int] | Abstain:
     anchor = problem.anchor_members[0]
     if anchor["model"]["parameterization"] != problem.get("model.parameterization"):
         return Abstain("the anchor must share the parameterization")
-    return max(problem.get("model.widths")), max(anchor["model"]["widths"])
+    width, base = max(problem.get("model.widths")), max(anchor["model"]["widths"])
+    if width == base:
+        return Abstain("the anchor has the same width: not a width sweep")
+    return width, base
 
 
 class WidthScalingLaw:
