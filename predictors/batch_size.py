@@ -175,7 +175,7 @@ class ScalingRule:
     name = "batch-scaling-rule"
     version = "1"
     kind = "theory"
-    quantities = ("population_loss", "test_loss", "train_loss")
+    quantities = ("population_loss",)
     fitted_on = ()
     references = (
         "Goyal et al. 2017, arXiv:1706.02677 (linear scaling rule)",
