@@ -94,9 +94,9 @@ def test_relu_network_linear_part_grows_at_half_speed() -> None:
     the linear phase the best linear fit's mode strength grows like e^{sτ} — the half-speed rule —
     where a linear network's grows like e^{2sτ}."""
     rng = np.random.default_rng(2)
-    d, width, std, lr = 4, 32, 0.01, 0.02
+    d, width, std, lr = 4, 16, 0.01, 0.02
     s = np.array([2.0, 1.0, 0.0, 0.0])
-    x = rng.standard_normal((20_000, d))
+    x = rng.standard_normal((8_000, d))
     y = x * s  # teacher diag(s): the modes are the coordinate axes
     w1 = std * rng.standard_normal((width, d))
     w2 = std * rng.standard_normal((d, width))

@@ -161,7 +161,7 @@ def mlp_layout(
                 lr = 1.0 if adam else m
             else:
                 lr = 1.0 / m if adam else 1.0
-        if spec["init"]["kind"] == "gaussian":
+        if spec["init"].get("kind") == "gaussian":
             std = spec["init"]["std"]
         layers.append(
             {
