@@ -6,6 +6,12 @@ module turns per-seed measurements into cells (``statistic`` over seeds, horizon
 derivation across the sweep) and computes, for a forecast, the per-cell errors on the observed
 cells and on every bootstrap replicate. :mod:`harness.scoring` aggregates them into verdicts.
 Formulas: ``docs/statistics.md``.
+
+The ``discordance`` metric scores an *order* rather than values: cells are ranked within blocks
+(the cells of one forecast unit, or with ``tolerance.rank_over`` the same cell of units that differ
+only in that swept value), only pairs whose measured order is significant under the seed
+bootstrap count, and each cell carries the fraction of its block's significant pairs that the
+forecast orders the other way (a predicted tie counts ½).
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .derive import argmin_log2, derive_values, regret
+from .hashing import canonical_json
 from .measure import Measurements
 from .spec import Benchmark, Tolerance
 from .stats import bootstrap_index, bootstrap_rng, reduce
 
-__all__ = ["Cells", "build_cells", "cell_errors"]
+__all__ = ["Cells", "Ranking", "build_cells", "cell_errors"]
+
+SIGNIFICANCE = 0.975  # a measured order counts if at least this share of replicates agree with it
 
 
 def cell_errors(
@@ -46,6 +55,80 @@ def cell_errors(
 
 
 @dataclass
+class Ranking:
+    """The significant measured orders of a ``discordance`` target.
+
+    Attributes:
+        first / second: ``(K,)`` the cells of each significant pair.
+        sign: ``(K,)`` the observed sign of ``ȳ_first − ȳ_second`` (±1).
+        replicated: ``(B, K)`` the same sign on every bootstrap replicate (0 for a tie).
+        block_of_pair: ``(K,)`` and block_of_cell: ``(C,)`` the ranking block of each.
+        blocks: the number of blocks.
+    """
+
+    first: np.ndarray
+    second: np.ndarray
+    sign: np.ndarray
+    replicated: np.ndarray
+    block_of_pair: np.ndarray
+    block_of_cell: np.ndarray
+    blocks: int
+
+    @classmethod
+    def build(
+        cls, center: np.ndarray, replicates: np.ndarray, block_of_cell: np.ndarray
+    ) -> Ranking:
+        first, second = [], []
+        for block in range(int(block_of_cell.max()) + 1 if block_of_cell.size else 0):
+            cells = np.flatnonzero(block_of_cell == block)
+            for a_i, a in enumerate(cells):
+                for b in cells[a_i + 1 :]:
+                    first.append(a)
+                    second.append(b)
+        first_a = np.asarray(first, dtype=np.int64)
+        second_a = np.asarray(second, dtype=np.int64)
+        observed = _sign(center[first_a] - center[second_a])
+        replicated = _sign(replicates[:, first_a] - replicates[:, second_a])
+        agree = np.mean(replicated == observed[None, :], axis=0) if first_a.size else observed
+        keep = (observed != 0) & (agree >= SIGNIFICANCE)
+        return cls(
+            first_a[keep],
+            second_a[keep],
+            observed[keep],
+            replicated[:, keep],
+            block_of_cell[first_a[keep]],
+            block_of_cell,
+            int(block_of_cell.max()) + 1 if block_of_cell.size else 0,
+        )
+
+    def errors(
+        self, predicted: np.ndarray, measured_sign: np.ndarray, covered: np.ndarray | None
+    ) -> np.ndarray:
+        """Per-cell discordance ``(..., C)`` for measured pair signs ``(..., K)``."""
+        guess = _sign(predicted[self.first] - predicted[self.second])
+        wrong = np.where(
+            (guess == 0) | (measured_sign == 0), 0.5, (guess != measured_sign).astype(np.float64)
+        )
+        use = np.ones(self.first.shape, dtype=bool)
+        if covered is not None:
+            use = covered[self.first] & covered[self.second]
+        weight = np.broadcast_to(use.astype(np.float64), wrong.shape)
+        totals = np.zeros((*wrong.shape[:-1], self.blocks))
+        counts = np.zeros(self.blocks)
+        np.add.at(totals, (..., self.block_of_pair), wrong * weight)
+        np.add.at(counts, self.block_of_pair, use.astype(np.float64))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_block = np.where(counts > 0, totals / np.where(counts > 0, counts, 1.0), 0.0)
+        return per_block[..., self.block_of_cell]
+
+
+def _sign(diff: np.ndarray) -> np.ndarray:
+    """``sign`` with NaN (``inf − inf``) as a tie."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(diff), 0.0, np.sign(diff))
+
+
+@dataclass
 class Cells:
     """Cells of one benchmark tier.
 
@@ -56,7 +139,9 @@ class Cells:
         unit_of: ``(C,)`` the forecast unit (point or group) each cell belongs to.
         horizon: ``(C,)`` censoring horizon of event cells (``+inf`` otherwise).
         seeds: complete seeds used; dropped: incomplete seeds left out.
-        curves / xs: per group, the observed and replicated curves and the x grid (``regret`` only).
+        curves: per group, ``(x, observed curve, replicated curves, offset, replicated offsets)``
+            with the offset the anchor's ``log2 x*`` (0 without an anchor) (``regret`` only).
+        ranking: the significant measured orders (``discordance`` only).
     """
 
     center: np.ndarray
@@ -67,25 +152,42 @@ class Cells:
     seeds: int
     dropped: int
     tolerance: Tolerance
-    curves: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+    curves: list[tuple[np.ndarray, ...]] | None = None
+    ranking: Ranking | None = None
 
     def clip(self, predicted: np.ndarray) -> np.ndarray:
         """Forecasts of events later than the horizon count as "at the horizon"."""
         return np.minimum(predicted, self.horizon)
 
-    def errors(self, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-cell errors of a forecast ``(C,)`` against the observed cells and every replicate."""
+    def errors(
+        self, predicted: np.ndarray, covered: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-cell errors of a forecast ``(C,)`` against the observed cells and every replicate.
+
+        ``covered`` marks the cells with a forecast (the others hold placeholders); only
+        ``discordance`` needs it, to leave out pairs with an uncovered side.
+        """
         tol = self.tolerance
         if tol.metric == "regret":
             assert self.curves is not None
             observed = np.array(
-                [regret(predicted[g], x, curve) for g, (x, curve, _) in enumerate(self.curves)]
+                [
+                    regret(predicted[g] + offset, x, curve)
+                    for g, (x, curve, _, offset, _) in enumerate(self.curves)
+                ]
             )
             replicated = np.stack(
-                [regret(predicted[g], x, reps) for g, (x, _, reps) in enumerate(self.curves)],
+                [
+                    regret(predicted[g] + offsets, x, reps)
+                    for g, (x, _, reps, _, offsets) in enumerate(self.curves)
+                ],
                 axis=-1,
             )
             return observed, replicated
+        if tol.metric == "discordance":
+            assert self.ranking is not None
+            r = self.ranking
+            return r.errors(predicted, r.sign, covered), r.errors(predicted, r.replicated, covered)
         return (
             cell_errors(predicted, self.center, tol.metric, tol.floor),
             cell_errors(predicted[None, :], self.replicates, tol.metric, tol.floor),
@@ -97,20 +199,22 @@ class Cells:
             assert self.curves is not None
             return np.stack(
                 [
-                    regret(argmin_log2(x, curve[:, None])[0], x, reps)
-                    for x, curve, reps in self.curves
+                    regret(self.center[g] + offsets, x, reps)
+                    for g, (x, _, reps, _, offsets) in enumerate(self.curves)
                 ],
                 axis=-1,
             )
+        if self.tolerance.metric == "discordance":
+            return self.errors(self.center)[1]
         return cell_errors(
             self.center[None, :], self.replicates, self.tolerance.metric, self.tolerance.floor
         )
 
     def z_scores(self, predicted: np.ndarray, tau: float) -> np.ndarray | None:
         """Signed errors in units of their uncertainty (``docs/statistics.md`` §7); ``None`` for
-        metrics without a scale (mismatch, regret)."""
+        metrics without a scale (mismatch, regret, discordance)."""
         tol = self.tolerance
-        if tol.metric in ("mismatch", "regret"):
+        if tol.metric in ("mismatch", "regret", "discordance"):
             return None
         with np.errstate(all="ignore"):
             if tol.metric == "log_ratio":
@@ -165,10 +269,21 @@ def build_cells(benchmark: Benchmark, measurements: Measurements) -> Cells | Non
             reps = np.stack(
                 [replicates[:, point_of == i] for i in group.members], axis=1
             )  # (B, P, Cp)
-            derived_center.append(derive_values(x, own, target.derive))
-            derived_reps.append(derive_values(x, reps, target.derive))
+            value, value_reps = (
+                derive_values(x, own, target.derive),
+                derive_values(x, reps, target.derive),
+            )
+            offset, offsets = 0.0, np.zeros(reps.shape[0])
+            if group.anchor:  # an anchored argmin: the shift from the anchor's optimum
+                ax = np.asarray(group.anchor_x)
+                a_own = np.stack([center[point_of == i] for i in group.anchor])
+                a_reps = np.stack([replicates[:, point_of == i] for i in group.anchor], axis=1)
+                offset, offsets = argmin_log2(ax, a_own)[0], argmin_log2(ax, a_reps)[:, 0]
+                value, value_reps = value - offset, value_reps - offsets[:, None]
+            derived_center.append(value)
+            derived_reps.append(value_reps)
             unit_of.append(np.full(derived_center[-1].shape[-1], group.index))
-            curves.append((x, own[:, 0], reps[:, :, 0]))
+            curves.append((x, own[:, 0], reps[:, :, 0], offset, offsets))
         center = np.concatenate(derived_center)
         replicates = np.concatenate(derived_reps, axis=-1)
         point_of = np.concatenate(unit_of)
@@ -180,6 +295,9 @@ def build_cells(benchmark: Benchmark, measurements: Measurements) -> Cells | Non
             else np.full(center.shape, np.nan)
         )
     sem = np.where(np.isnan(sem), np.inf, sem)
+    ranking = None
+    if benchmark.tolerance.metric == "discordance":
+        ranking = Ranking.build(center, replicates, _blocks(benchmark, point_of))
     return Cells(
         center=center,
         replicates=replicates,
@@ -190,4 +308,24 @@ def build_cells(benchmark: Benchmark, measurements: Measurements) -> Cells | Non
         dropped=int((~complete).sum()),
         tolerance=benchmark.tolerance,
         curves=curves if benchmark.tolerance.metric == "regret" else None,
+        ranking=ranking,
     )
+
+
+def _blocks(benchmark: Benchmark, unit_of: np.ndarray) -> np.ndarray:
+    """The ranking block of each cell: its unit, or with ``rank_over`` (the unit's swept values
+    without that one, the cell's position in its unit)."""
+    over = benchmark.tolerance.rank_over
+    if over is None:
+        return unit_of.astype(np.int64)
+    units = benchmark.units
+    position = np.zeros(unit_of.shape, dtype=np.int64)
+    for u in np.unique(unit_of):
+        mask = unit_of == u
+        position[mask] = np.arange(int(mask.sum()))
+    keys: dict[str, int] = {}
+    out = np.empty(unit_of.shape, dtype=np.int64)
+    for c, (u, pos) in enumerate(zip(unit_of, position)):
+        coords = {k: v for k, v in units[int(u)].coords.items() if k != over}
+        out[c] = keys.setdefault(canonical_json([coords, int(pos)]), len(keys))
+    return out

@@ -1,4 +1,4 @@
-"""Targets derived across a sweep: slopes and optima.
+"""Targets derived across a sweep: slopes, optima and minima.
 
 Some theories predict a relation *between* sweep points rather than each point's value: a scaling
 exponent (the log-log slope of a quantity in width), the learning rate that minimizes the loss at
@@ -15,12 +15,22 @@ value per cell:
 - ``slope``: the ordinary least-squares slope of ``ln ȳ`` (or ``ȳ``) against ``ln x`` (or ``x``)
   over the points with ``x`` in ``range``;
 - ``argmin``: ``log2`` of the ``x`` minimizing a scalar ``ȳ``, refined by the vertex of the parabola
-  through the minimum and its two neighbours in ``log2 x`` (not refined at the ends of the grid).
+  through the minimum and its two neighbours in ``log2 x`` (not refined at the ends of the grid);
+- ``min``: the smallest ``ȳ_j`` of the group, per cell (e.g. the loss at the optimal learning rate).
+
+An ``argmin`` may be **anchored** (``anchor: {model.widths: [64, 64]}``): the derived value of a
+group is then the *shift* ``log2 x*(group) − log2 x*(anchor)`` of its optimum from the optimum of
+its anchor, the points whose swept values equal the group's with the anchor's values substituted.
+This is a transfer target ("tune at the base width, move the learning rate by the forecast shift"):
+theories such as μP or the batch-size scaling rules predict how the optimum moves, not where it is.
+Anchor groups are references, not forecast units.
 
 Predictors forecast the derived value per group. The seed bootstrap recomputes the derived value
 from resampled statistics, so slopes and optima get honest intervals. For ``argmin`` the metric
-``regret`` scores a forecast ``x̂`` by what it costs on the measured curve:
-``ln(ȳ(x̂) / min_j ȳ_j)``, with ``ln ȳ`` interpolated linearly in ``log2 x`` (and clamped to the grid).
+``regret`` scores a forecast ``x̂`` by what it costs on the measured curve,
+``ln(ȳ(x̂) / ȳ_min)``: near the measured minimum ``ȳ`` is the parabola that refines the argmin
+(so an exact forecast has regret 0), elsewhere ``ln ȳ`` is interpolated linearly in ``log2 x``;
+``x̂`` is clamped to the grid, and for an anchored target ``x̂ = x*(anchor) + forecast shift``.
 """
 
 from __future__ import annotations
@@ -31,15 +41,26 @@ from typing import Any
 
 import numpy as np
 
-from .schema import Bool, Checker, Enum, Float, ListOf, Param, Record, Str
+from .schema import Bool, Checker, Enum, Float, ListOf, MappingOf, Param, Record, Str, Validator
 
 __all__ = ["DERIVE", "Derive", "argmin_log2", "derive_values", "regret", "slope"]
+
+
+class _AnyValue(Validator):
+    """Any YAML value (a swept coordinate: a number, text, a list or a mapping)."""
+
+    def check(self, value: Any, path: str, checker: Checker) -> Any:
+        return value
+
+    def describe(self) -> str:
+        return "a swept value"
+
 
 DERIVE = Record(
     {
         "kind": Param(
-            Enum(("slope", "argmin")),
-            doc="slope: log-log slope over x; argmin: log2 of the minimizing x",
+            Enum(("slope", "argmin", "min")),
+            doc="slope: log-log slope over x; argmin: log2 of the minimizing x; min: the minimum",
         ),
         "x": Param(
             Str(), doc="the swept setting path that varies within a group, e.g. model.width"
@@ -48,6 +69,11 @@ DERIVE = Record(
         "log_y": Param(Bool(), True, doc="slope: use ln of the statistic"),
         "range": Param(
             ListOf(Float(), min_len=2, max_len=2), None, doc="slope: fit only x in [lo, hi]"
+        ),
+        "anchor": Param(
+            MappingOf(_AnyValue()),
+            None,
+            doc="argmin: forecast the shift of log2 x* from the group with these swept values",
         ),
     },
     what="derive",
@@ -63,6 +89,7 @@ class Derive:
     log_x: bool = True
     log_y: bool = True
     range: tuple[float, float] | None = None
+    anchor: Mapping[str, Any] | None = None
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Derive:
@@ -73,7 +100,15 @@ class Derive:
             spec["log_x"],
             spec["log_y"],
             None if bounds is None else (float(bounds[0]), float(bounds[1])),
+            spec.get("anchor"),
         )
+
+    def hashed(self) -> dict[str, Any]:
+        """The fields that enter content hashes (``anchor`` only when set, so keys stay stable)."""
+        out = dict(self.__dict__)
+        if out["anchor"] is None:
+            del out["anchor"]
+        return out
 
     def mask(self, x: np.ndarray) -> np.ndarray:
         if self.range is None:
@@ -86,7 +121,7 @@ class Derive:
         """Problems with one group: too few points, non-positive x on a log axis, a non-scalar argmin."""
         xs = np.asarray(x, dtype=np.float64)
         used = int(self.mask(xs).sum())
-        need = 2 if self.kind == "slope" else 3
+        need = {"slope": 2, "argmin": 3, "min": 1}[self.kind]
         if used < need:
             checker.issue(
                 path,
@@ -98,6 +133,8 @@ class Derive:
             checker.issue(
                 path, f"argmin needs a scalar quantity; this one has {cells} cells per point"
             )
+        if self.anchor is not None and self.kind != "argmin":
+            checker.issue(f"{path}.anchor", "only an argmin can be anchored")
 
 
 def slope(x: np.ndarray, y: np.ndarray, derive: Derive) -> np.ndarray:
@@ -112,54 +149,88 @@ def slope(x: np.ndarray, y: np.ndarray, derive: Derive) -> np.ndarray:
         return np.einsum("p,...pc->...c", xc, ys - ys.mean(axis=-2, keepdims=True)) / np.sum(xc**2)
 
 
-def argmin_log2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``log2`` of the minimizing ``x``, parabola-refined: ``y`` is ``(..., P, 1)``; returns ``(..., 1)``."""
-    lx = np.log2(x)
-    curve = y[..., 0]
+def _parabola(lx: np.ndarray, curve: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The parabola through the grid minimum of ``curve`` (``(..., P)``) and its two neighbours.
+
+    Returns ``(best, i, vertex, ok, y0, y1, y2)``: the grid argmin, the clipped centre index, the
+    vertex in ``log2 x``, whether the refinement applies (an interior minimum, a finite vertex inside
+    the bracket) and the three values.
+    """
     with np.errstate(all="ignore"):
         curve = np.where(np.isnan(curve), np.inf, curve)
         best = np.argmin(curve, axis=-1)
-        out = lx[best].astype(np.float64)
-        inner = (best > 0) & (best < len(x) - 1)
-        if np.any(inner):
-            i = np.clip(best, 1, len(x) - 2)
-            take = np.take_along_axis
-            y0 = take(curve, (i - 1)[..., None], -1)[..., 0]
-            y1 = take(curve, i[..., None], -1)[..., 0]
-            y2 = take(curve, (i + 1)[..., None], -1)[..., 0]
-            x0, x1, x2 = lx[i - 1], lx[i], lx[i + 1]
-            # vertex of the parabola through the three points
-            num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
-            den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
-            vertex = x1 - 0.5 * num / den
-            ok = inner & np.isfinite(vertex) & (den != 0) & (vertex >= x0) & (vertex <= x2)
-            out = np.where(ok, vertex, out)
-    return out[..., None]
+        inner = (best > 0) & (best < len(lx) - 1)
+        i = np.clip(best, 1, len(lx) - 2)
+        take = np.take_along_axis
+        y0 = take(curve, (i - 1)[..., None], -1)[..., 0]
+        y1 = take(curve, i[..., None], -1)[..., 0]
+        y2 = take(curve, (i + 1)[..., None], -1)[..., 0]
+        x0, x1, x2 = lx[i - 1], lx[i], lx[i + 1]
+        num = (x1 - x0) ** 2 * (y1 - y2) - (x1 - x2) ** 2 * (y1 - y0)
+        den = (x1 - x0) * (y1 - y2) - (x1 - x2) * (y1 - y0)
+        vertex = x1 - 0.5 * num / den
+        ok = inner & np.isfinite(vertex) & (den != 0) & (vertex >= x0) & (vertex <= x2)
+    return best, i, vertex, ok, y0, y1, y2
+
+
+def _parabola_at(
+    t: np.ndarray, lx: np.ndarray, i: np.ndarray, y0: np.ndarray, y1: np.ndarray, y2: np.ndarray
+) -> np.ndarray:
+    """The parabola through ``(lx[i−1], y0), (lx[i], y1), (lx[i+1], y2)`` at ``t`` (Lagrange form)."""
+    x0, x1, x2 = lx[i - 1], lx[i], lx[i + 1]
+    with np.errstate(all="ignore"):
+        return (
+            y0 * (t - x1) * (t - x2) / ((x0 - x1) * (x0 - x2))
+            + y1 * (t - x0) * (t - x2) / ((x1 - x0) * (x1 - x2))
+            + y2 * (t - x0) * (t - x1) / ((x2 - x0) * (x2 - x1))
+        )
+
+
+def argmin_log2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``log2`` of the minimizing ``x``, parabola-refined: ``y`` is ``(..., P, 1)``; returns ``(..., 1)``."""
+    lx = np.log2(x)
+    best, _, vertex, ok, *_ = _parabola(lx, y[..., 0])
+    return np.where(ok, vertex, lx[best].astype(np.float64))[..., None]
 
 
 def derive_values(x: np.ndarray, y: np.ndarray, derive: Derive) -> np.ndarray:
     """The derived value of a group from its per-point statistics ``y`` (``(..., P, C)``)."""
     if derive.kind == "slope":
         return slope(x, y, derive)
+    if derive.kind == "min":
+        with np.errstate(invalid="ignore"):
+            return np.min(np.where(np.isnan(y), np.inf, y), axis=-2)
     return argmin_log2(x, y)
 
 
 def regret(predicted_log2: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``ln(ȳ(x̂)/min ȳ)`` on the measured curve ``y`` (``(..., P)``), interpolating ``ln ȳ`` in ``log2 x``.
+    """``ln(ȳ(x̂)/ȳ_min)`` on the measured curve ``y`` (``(..., P)``); see the module docstring.
 
-    ``predicted_log2`` broadcasts against the leading axes of ``y``; a forecast outside the grid is
-    clamped to its nearest end. ``inf`` if the curve is not positive there.
+    Between the neighbours of the grid minimum ``ȳ`` is the parabola that refines the argmin (when
+    it applies and stays positive) and ``ȳ_min`` its vertex value, so that the measured optimum has
+    regret 0; elsewhere ``ln ȳ`` is interpolated linearly in ``log2 x`` and ``ȳ_min`` is the grid
+    minimum. ``predicted_log2`` broadcasts against the leading axes of ``y``; a forecast outside the
+    grid is clamped to its nearest end. ``inf`` if the curve is not positive there.
     """
     lx = np.log2(x)
     with np.errstate(all="ignore"):
         logs = np.where(y > 0, np.log(np.where(y > 0, y, 1.0)), np.inf)
         logs = np.where(np.isnan(y), np.inf, logs)
         target = np.clip(np.asarray(predicted_log2, dtype=np.float64), lx[0], lx[-1])
+        target = np.broadcast_to(target, logs.shape[:-1])
         j = np.clip(np.searchsorted(lx, target, side="right") - 1, 0, len(lx) - 2)
         t = (target - lx[j]) / (lx[j + 1] - lx[j])
         take = np.take_along_axis
-        left = take(logs, np.broadcast_to(j, logs.shape[:-1])[..., None], -1)[..., 0]
-        right = take(logs, np.broadcast_to(j + 1, logs.shape[:-1])[..., None], -1)[..., 0]
+        left = take(logs, j[..., None], -1)[..., 0]
+        right = take(logs, (j + 1)[..., None], -1)[..., 0]
         at = np.where(t == 0, left, np.where(t == 1, right, (1 - t) * left + t * right))
-        out = at - np.min(logs, axis=-1)
+        floor = np.min(logs, axis=-1)
+        _, i, vertex, ok, y0, y1, y2 = _parabola(lx, y)
+        low = _parabola_at(vertex, lx, i, y0, y1, y2)
+        ok = ok & (low > 0)
+        near = ok & (target >= lx[i - 1]) & (target <= lx[i + 1])
+        value = _parabola_at(target, lx, i, y0, y1, y2)
+        at = np.where(near, np.log(np.where(near, value, 1.0)), at)
+        floor = np.where(ok, np.log(np.where(ok, low, 1.0)), floor)
+        out = at - floor
     return np.where(np.isnan(out), np.inf, out)

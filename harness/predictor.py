@@ -137,6 +137,8 @@ class Problem:
         members: for a target derived across the sweep (``target.derive``), the complete settings of
             the group's points, in increasing ``x``; ``setting`` is then the first of them.
         x: for a derived target, the group's values of ``target.derive.x``.
+        anchor_members / anchor_x: for an anchored argmin (the forecast is the shift of
+            ``log2 x*`` from the anchor's optimum), the settings and ``x`` values of the anchor.
     """
 
     benchmark: str
@@ -150,6 +152,8 @@ class Problem:
     key: str
     members: tuple[Mapping[str, Any], ...] = ()
     x: np.ndarray | None = None
+    anchor_members: tuple[Mapping[str, Any], ...] = ()
+    anchor_x: np.ndarray | None = None
 
     POPULATION_STREAM: ClassVar[str] = "population"
 
@@ -191,6 +195,10 @@ class Problem:
             key=key,
             members=tuple(copy.deepcopy(dict(p.setting)) for p in points),
             x=np.asarray(group.x, dtype=np.float64),
+            anchor_members=tuple(
+                copy.deepcopy(dict(benchmark.points[i].setting)) for i in group.anchor
+            ),
+            anchor_x=np.asarray(group.anchor_x, dtype=np.float64) if group.anchor else None,
         )
 
     @classmethod

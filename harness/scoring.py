@@ -174,10 +174,11 @@ def score_benchmark(
                 continue
             mine = float(
                 aggregate(
-                    cells.errors(np.where(covered, forecast, baseline))[0][covered], tol.aggregate
+                    cells.errors(np.where(covered, forecast, baseline), covered)[0][covered],
+                    tol.aggregate,
                 )
             )
-            base = float(aggregate(cells.errors(baseline)[0][covered], tol.aggregate))
+            base = float(aggregate(cells.errors(baseline, covered)[0][covered], tol.aggregate))
             if base > 0 and np.isfinite(base):
                 skill = 1.0 - mine / base if np.isfinite(mine) else -np.inf
                 scores[name] = replace(scores[name], skill=float(skill))
@@ -224,7 +225,7 @@ def _score_one(
         return Score(verdict="abstain", message=message, points=tuple(units), **base), None
 
     filled = np.where(covered, forecast, cells.center)  # uncovered cells are dropped below
-    observed, replicated = cells.errors(filled)
+    observed, replicated = cells.errors(filled, covered)
     error = float(aggregate(observed[covered], tol.aggregate))
     boot = aggregate(replicated[:, covered], tol.aggregate)
     ceiling = float(np.mean(aggregate(cells.oracle()[:, covered], tol.aggregate)))

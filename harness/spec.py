@@ -71,7 +71,7 @@ PILLAR_TITLES = {
 }
 TIERS = ("smoke", "default", "full")
 STATISTICS = ("mean", "median", "logmean", "mode", "quantiles")
-METRICS = ("log_ratio", "rel_error", "abs_error", "mismatch", "regret")
+METRICS = ("log_ratio", "rel_error", "abs_error", "mismatch", "regret", "discordance")
 AGGREGATES = ("mean", "median", "max", "rms")
 ID_PATTERN = r"[a-z0-9]+(-[a-z0-9]+)*"
 OVERRIDABLE = ("setting", "sweep", "seeds", "target")
@@ -94,11 +94,14 @@ GRID = OneOf(
         Record(
             {
                 "kind": Param(
-                    Enum(("log", "linear")),
-                    doc="log: geometric spacing from step 1; linear: even spacing",
+                    Enum(("log", "linear", "last")),
+                    doc="log: geometric spacing from step 1; linear: even spacing; last: the last "
+                    "step only (whatever the point's steps)",
                 ),
                 "num": Param(
-                    Int(ge=2), doc="number of grid points, step 0 and the last step included"
+                    Int(ge=2),
+                    None,
+                    doc="log, linear: number of grid points, step 0 and the last step included",
                 ),
             },
             what="grid",
@@ -113,6 +116,12 @@ TOLERANCE = {
     ),
     "floor": Param(Float(ge=0), 0.0, doc="log_ratio only: compare ln((ŷ+floor)/(ȳ+floor))"),
     "z_floor": Param(Float(ge=0), 0.02, doc="relative floor τ in z = (ŷ−ȳ)/√(SE² + (τȳ)²)"),
+    "rank_over": Param(
+        Str(),
+        None,
+        doc="discordance only: rank cells of units that differ only in this swept value "
+        "(default: the cells within each unit)",
+    ),
 }
 BUDGET = {"predict_seconds": Param(Float(gt=0), 60.0, doc="wall-clock budget of one forecast")}
 TOP_LEVEL = {
@@ -170,6 +179,7 @@ class Tolerance:
     aggregate: str = "mean"
     floor: float = 0.0
     z_floor: float = 0.02
+    rank_over: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,8 @@ class Group:
         x: the ``x`` values of the members.
         forecast_shape: the shape of the derived value a predictor forecasts.
         key: content hash of the group's point keys and the derive block.
+        anchor: for an anchored argmin, the points of the group's anchor, sorted by ``x``.
+        anchor_x: their ``x`` values.
     """
 
     index: int
@@ -221,6 +233,8 @@ class Group:
     x: tuple[float, ...]
     forecast_shape: tuple[int, ...]
     key: str
+    anchor: tuple[int, ...] = ()
+    anchor_x: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,9 +340,13 @@ def point_label(coords: Mapping[str, Any]) -> str:
 
 
 def resolve_grid(spec: Any, steps: int) -> tuple[int, ...]:
-    """Observation steps from a grid spec: an explicit list, or ``{kind: log|linear, num}`` over ``0..steps``."""
+    """Observation steps from a grid spec: an explicit list, ``{kind: log|linear, num}`` over
+    ``0..steps``, or ``{kind: last}`` (the last step, for sweeps whose points train for different
+    numbers of steps)."""
     if isinstance(spec, list):
         return tuple(sorted({int(s) for s in spec}))
+    if spec["kind"] == "last":
+        return (int(steps),)
     num = spec["num"]
     if spec["kind"] == "linear" or steps < 2:
         values = np.linspace(0, steps, num)
@@ -470,6 +488,8 @@ def _validate_target(
         checker.issue(f"{path}.grid", f"quantity {name!r} is not a curve and takes no grid")
     elif grid is not None:
         grid = GRID.check(grid, f"{path}.grid", checker)
+        if isinstance(grid, Mapping) and grid["kind"] != "last" and grid["num"] is None:
+            checker.issue(f"{path}.grid.num", f"grid kind {grid['kind']!r} needs num")
     model = MODELS.get(setting["model"]["kind"])
     data = DATA.get(setting["data"]["kind"])
     for need in sorted(cls.requires_model - model.capabilities):
@@ -597,6 +617,10 @@ def _validate_tier(
         return None
     _check_metric(head["tolerance"], target, checker)
     groups = _groups(points, target, checker) if target.derive is not None else ()
+    if not checker.issues:
+        _check_rank_over(
+            head["tolerance"], groups if target.derive is not None else points, checker
+        )
     if checker.issues:
         return None
     benchmark = Benchmark(
@@ -624,9 +648,10 @@ def _validate_tier(
             "target": {
                 "statistic": target.statistic,
                 "quantiles": target.quantiles,
-                "derive": None if target.derive is None else target.derive.__dict__,
+                "derive": None if target.derive is None else target.derive.hashed(),
             },
-            "tolerance": head["tolerance"],
+            # optional fields left unset (None) are not hashed, so adding one changes no hash
+            "tolerance": {k: v for k, v in head["tolerance"].items() if v is not None},
             "baseline": benchmark.baseline,
         }
     )
@@ -673,10 +698,29 @@ def _check_metric(tolerance: Mapping[str, Any], target: Target, checker: Checker
         checker.issue("tolerance.metric", "mismatch is for label quantities")
     if metric == "regret" and (target.derive is None or target.derive.kind != "argmin"):
         checker.issue("tolerance.metric", "regret scores a derive: {kind: argmin} target")
+    if tolerance.get("rank_over") is not None and metric != "discordance":
+        checker.issue("tolerance.rank_over", "only with metric: discordance")
+    if metric == "discordance" and labels:
+        checker.issue("tolerance.metric", "labels have no order; discordance needs numbers")
+
+
+def _check_rank_over(
+    tolerance: Mapping[str, Any], units: Sequence[Point] | Sequence[Group], checker: Checker
+) -> None:
+    over = tolerance.get("rank_over")
+    if over is not None and any(over not in unit.coords for unit in units):
+        checker.issue(
+            "tolerance.rank_over",
+            f"{over!r} is not a swept value of every forecast unit (the derive's x is not one)",
+        )
 
 
 def _groups(points: Sequence[Point], target: Target, checker: Checker) -> list[Group]:
-    """Partition the points by every swept value but ``derive.x``; sort each group by ``x``."""
+    """Partition the points by every swept value but ``derive.x``; sort each group by ``x``.
+
+    For an anchored argmin, each group is tied to its anchor (the group whose swept values equal its
+    own with the anchor's substituted); anchor groups are references and are not returned.
+    """
     derive = target.derive
     assert derive is not None
     buckets: dict[str, list[Point]] = {}
@@ -689,8 +733,16 @@ def _groups(points: Sequence[Point], target: Target, checker: Checker) -> list[G
             return []
         rest = {k: v for k, v in point.coords.items() if k != derive.x}
         buckets.setdefault(canonical_json(rest), []).append(point)
+    anchor = derive.anchor
+    if anchor is not None:
+        for path in anchor:
+            if path == derive.x or not any(path in p.coords for p in points):
+                checker.issue(
+                    "target.derive.anchor", f"{path!r} is not a swept value other than {derive.x}"
+                )
+                return []
     groups = []
-    for index, members in enumerate(buckets.values()):
+    for members in buckets.values():
         members = sorted(members, key=lambda p: float(p.coords[derive.x]))
         coords = {k: v for k, v in members[0].coords.items() if k != derive.x}
         label = point_label(coords)
@@ -699,9 +751,38 @@ def _groups(points: Sequence[Point], target: Target, checker: Checker) -> list[G
             checker.issue("target.derive.x", f"group [{label}] repeats a value of {derive.x}")
         cells = int(np.prod(members[0].shape)) if members[0].shape else 1
         derive.check(x, cells, "target.derive", checker, label)
+        ref: list[Point] = []
+        if anchor is not None:
+            target_coords = {k: anchor.get(k, v) for k, v in coords.items()}
+            if target_coords == coords:
+                continue  # an anchor: the reference of other groups, not a forecast unit
+            found = buckets.get(canonical_json(target_coords))
+            if found is None:
+                checker.issue(
+                    "target.derive.anchor",
+                    f"group [{label}] has no anchor group [{point_label(target_coords)}]",
+                )
+                continue
+            ref = sorted(found, key=lambda p: float(p.coords[derive.x]))
         shape = () if derive.kind == "argmin" else members[0].shape
-        key = content_hash({"points": [p.key for p in members], "derive": derive.__dict__})
-        groups.append(Group(index, label, coords, tuple(p.index for p in members), x, shape, key))
+        key_of: dict[str, Any] = {"points": [p.key for p in members], "derive": derive.hashed()}
+        if ref:
+            key_of["anchor"] = [p.key for p in ref]
+        groups.append(
+            Group(
+                len(groups),
+                label,
+                coords,
+                tuple(p.index for p in members),
+                x,
+                shape,
+                content_hash(key_of),
+                tuple(p.index for p in ref),
+                tuple(float(p.coords[derive.x]) for p in ref),
+            )
+        )
+    if anchor is not None and not groups and not checker.issues:
+        checker.issue("target.derive.anchor", "every group is an anchor: nothing to forecast")
     return groups
 
 

@@ -31,4 +31,21 @@ BUILTIN: dict[str, str] = {
     "exponent-law": "predictors.scaling_laws:ExponentLaw",
     "no-peak": "predictors.baselines_rf:NoPeak",
     "exponent-half": "predictors.baselines_rf:ExponentHalf",
+    # stepwise-universality
+    "saxe-stepwise": "predictors.stepwise:SaxeStepwise",
+    "linear-network-times": "predictors.stepwise:LinearNetworkTimes",
+    # stepwise-order
+    "saxe-mode-order": "predictors.stepwise:SaxeModeOrder",
+    # mup-lr-transfer
+    "width-scaling-law": "predictors.width_transfer:WidthScalingLaw",
+    "swapped-width-law": "predictors.width_transfer:SwappedWidthLaw",
+    "naive-transfer": "predictors.width_transfer:NaiveTransfer",
+    # rotational-equilibrium
+    "random-walk-equilibrium": "predictors.rotational:RandomWalkEquilibrium",
+    "initial-angular-update": "predictors.rotational:InitialAngularUpdate",
+    # batch-size-scaling
+    "sgd-recursion-optimum": "predictors.batch_size:RecursionOptimum",
+    "critical-batch-size": "predictors.batch_size:CriticalBatchSize",
+    "batch-scaling-rule": "predictors.batch_size:ScalingRule",
+    "no-rescaling": "predictors.batch_size:NoRescaling",
 }

@@ -34,6 +34,8 @@ class GDPopulation:
     def predict(self, problem: Problem) -> Forecast | Abstain:
         if problem.get("data.kind") != "gaussian_linear" or problem.get("model.kind") != "linear":
             return Abstain("defined for a linear model on gaussian_linear data")
+        if problem.target.derive is not None:
+            return Abstain("forecasts loss curves, not values derived across the sweep")
         task = problem.population()
         c0 = initial_error_moments(task.teacher, problem.get("model.init"))
         lr = problem.get("optimizer.lr")
@@ -77,7 +79,7 @@ class ShallowRegression:
     name = "shallow-regression"
     version = "1"
     kind = "baseline"
-    quantities = ("mode_half_times",)
+    quantities = ("mode_half_times", "mode_half_times_linear_fit")
     fitted_on = ()
     references = ("catalogue S1 baseline",)
 

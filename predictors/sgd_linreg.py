@@ -91,6 +91,8 @@ class SGDRecursion:
             return Abstain(
                 f"the recursion gives the mean loss; the target asks for the {problem.target.statistic}"
             )
+        if problem.target.derive is not None:
+            return Abstain("forecasts loss curves, not values derived across the sweep")
         task = problem.population()
         c0 = initial_error_moments(task.teacher, problem.get("model.init"))
         curve = expected_loss_curve(

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.cells import build_cells
 from harness.derive import Derive, argmin_log2, regret, slope
 from harness.errors import SpecError
 from harness.measure import Measurements
@@ -174,7 +175,170 @@ def test_derive_functions() -> None:
     assert (
         argmin_log2(x, np.array([1.0, 2, 3, 4])[:, None])[0] == 0.0
     )  # minimum at the edge: not refined
-    assert regret(np.log2(4.0), x, np.array([2.0, 1.0, 4.0, 8.0])) == pytest.approx(np.log(4.0))
-    assert regret(-5.0, x, np.array([2.0, 1.0, 4.0, 8.0])) == pytest.approx(
-        np.log(2.0)
-    )  # clamped to the grid
+    # near the minimum the curve is the parabola through (0, 2), (1, 1), (2, 4): 2t² − 3t + 2, whose
+    # vertex (t = 0.75, value 0.875) is the measured optimum: regret 0 there, ln(P(t)/0.875) nearby
+    curve = np.array([2.0, 1.0, 4.0, 8.0])
+    assert argmin_log2(x, curve[:, None])[0] == pytest.approx(0.75)
+    assert regret(0.75, x, curve) == pytest.approx(0.0, abs=1e-12)
+    assert regret(0.5, x, curve) == pytest.approx(np.log(1.0 / 0.875))
+    assert regret(np.log2(4.0), x, curve) == pytest.approx(np.log(4.0 / 0.875))
+    assert regret(-5.0, x, curve) == pytest.approx(np.log(2.0 / 0.875))  # clamped to the grid
+    # beyond the bracket: ln ȳ linear in log2 x
+    assert regret(2.5, x, curve) == pytest.approx(
+        0.5 * np.log(4.0) + 0.5 * np.log(8.0) - np.log(0.875)
+    )
+    # a minimum at the edge is not refined: regret against the grid minimum
+    assert regret(0.5, x, np.array([1.0, 2.0, 4.0, 8.0])) == pytest.approx(0.5 * np.log(2.0))
+
+
+# --------------------------------------------------------------------------------------------
+# anchored optima (transfer targets), minima, and orders scored by discordance
+
+
+def test_anchored_argmin_scores_the_shift(tmp_path: Path) -> None:
+    b = load(
+        tmp_path,
+        "  derive: {kind: argmin, x: train_size, anchor: {optimizer.ridge: 0.01}}",
+        "{metric: regret, value: 0.05}",
+    )
+    # the anchor group (ridge 0.01) is a reference, not a forecast unit
+    assert [g.label for g in b.groups] == ["ridge=0.1"]
+    group = b.groups[0]
+    assert [b.points[i].coords["optimizer.ridge"] for i in group.anchor] == [0.01] * 5
+    problem = problems_of(b)[0]
+    assert list(problem.anchor_x) == [8, 16, 32, 64, 128] and len(problem.anchor_members) == 5
+    # optimum at log2 n = 5 for the anchor, 6 for ridge 0.1: the true shift is +1
+    measured = synthetic(
+        b, lambda n, r: 1.0 + 0.5 * (np.log2(n) - (5.0 if r == 0.01 else 6.0)) ** 2, sd=0.02
+    )
+    scores = score_benchmark(
+        b, measured, {"shift": records("shift", [1.0]), "flat": records("flat", [0.0])}
+    )
+    assert scores["shift"].verdict == "pass" and scores["shift"].error < 0.01
+    assert scores["flat"].verdict == "fail"
+    # transferring the anchor's optimum (n = 32) to ridge 0.1 costs ȳ(32)/ȳ(64) = 1.5
+    assert scores["flat"].error == pytest.approx(np.log(1.5), rel=0.05)
+
+
+def test_min_derive(tmp_path: Path) -> None:
+    b = load(tmp_path, "  derive: {kind: min, x: train_size}", "{metric: log_ratio, value: 0.05}")
+    measured = synthetic(b, lambda n, r: (1.0 + r) * (1.0 + 0.5 * (np.log2(n) - 5.0) ** 2), sd=0.0)
+    score = score_benchmark(b, measured, {"m": records("m", [1.01, 1.1])})["m"]
+    assert score.error == pytest.approx(0.0, abs=1e-12)
+
+
+def test_discordance_across_units_with_rank_over(tmp_path: Path) -> None:
+    """ "The loss at the optimal ridge falls with n": an ordinal target across groups."""
+    b = load(
+        tmp_path,
+        "  derive: {kind: min, x: optimizer.ridge}",
+        "{metric: discordance, value: 0.1, rank_over: train_size}",
+    )
+    assert len(b.groups) == 5
+    measured = synthetic(b, lambda n, r: (1.0 + r) * n**-0.5, sd=0.05)
+    falls = [float(n) ** -1 for n in (8, 16, 32, 64, 128)]  # right order, wrong values
+    scores = score_benchmark(
+        b,
+        measured,
+        {
+            "falls": records("falls", falls),
+            "rises": records("rises", falls[::-1]),
+            "flat": records("flat", [1.0] * 5),
+        },
+    )
+    assert scores["falls"].verdict == "pass" and scores["falls"].error == 0.0
+    assert scores["rises"].verdict == "fail" and scores["rises"].error == pytest.approx(1.0)
+    assert scores["flat"].error == pytest.approx(0.5)  # a predicted tie counts ½
+    assert scores["falls"].chi2_dof is None  # no scale, no z-scores
+
+
+MODES_SPEC = """
+id: modes
+version: 1
+pillar: solvable
+title: t
+claim: c
+references: [r]
+setting:
+  data: {kind: whitened_linear_teacher, d_in: 4, d_out: 4, singular_values: [3.0, 2.0, 1.0, 1.0]}
+  model: {kind: deep_linear, depth: 2, width: 8, init: {kind: aligned, mode_strength: 0.001}}
+  optimizer: {kind: gd, lr: 0.05}
+  train_size: 16
+  steps: 1000
+sweep:
+  optimizer.lr: [0.05, 0.1]
+seeds: 12
+target: {quantity: mode_half_times}
+tolerance: {metric: discordance, value: 0.1}
+baseline: shallow-regression
+"""
+
+
+def test_discordance_within_units_counts_only_significant_pairs(tmp_path: Path) -> None:
+    folder = tmp_path / "benchmarks" / "solvable"
+    folder.mkdir(parents=True)
+    (folder / "modes.yaml").write_text(textwrap.dedent(MODES_SPEC))
+    b = load_benchmark(folder / "modes.yaml")
+    rng = np.random.default_rng(2)
+    strengths = np.array([3.0, 2.0, 1.0, 1.0])  # the last two modes tie: their order is noise
+    values = {
+        p.index: (20.0 / strengths / p.setting["optimizer"]["lr"])
+        * (1 + 0.03 * rng.standard_normal((b.seeds, 4)))
+        for p in b.points
+    }
+    measured = Measurements(b, values, {i: 0 for i in values})
+    order = [1.0, 2.0, 3.0, 4.0]  # strongest first; orders the tied pair arbitrarily
+    swapped = [1.0, 2.0, 4.0, 3.0]  # the other arbitrary order of the tied pair
+    scores = score_benchmark(
+        b,
+        measured,
+        {
+            "order": records("order", [order, order]),
+            "swapped": records("swapped", [swapped, swapped]),
+            "reversed": records("reversed", [order[::-1], order[::-1]]),
+            "one-timescale": records("one-timescale", [[5.0] * 4, [5.0] * 4]),
+        },
+    )
+    # the tied pair is not significant, so neither arbitrary order is penalized
+    assert scores["order"].verdict == "pass" and scores["order"].error == 0.0
+    assert scores["swapped"].error == 0.0
+    assert scores["reversed"].verdict == "fail" and scores["reversed"].error == pytest.approx(1.0)
+    assert scores["one-timescale"].verdict == "fail"
+    assert scores["one-timescale"].error == pytest.approx(0.5)
+    cells = build_cells(b, measured)
+    assert cells is not None and cells.ranking is not None
+    assert cells.ranking.first.size == 2 * 5  # 5 of the 6 pairs per point are significant
+
+
+@pytest.mark.parametrize(
+    ("extra", "tolerance", "words"),
+    [
+        (
+            "  derive: {kind: slope, x: train_size, anchor: {optimizer.ridge: 0.01}}",
+            "{value: 0.1, metric: abs_error}",
+            "only an argmin can be anchored",
+        ),
+        (
+            "  derive: {kind: argmin, x: train_size, anchor: {model.width: 8}}",
+            "{value: 0.1, metric: regret}",
+            "is not a swept value other than train_size",
+        ),
+        (
+            "  derive: {kind: argmin, x: train_size, anchor: {optimizer.ridge: 0.5}}",
+            "{value: 0.1, metric: regret}",
+            "has no anchor group",
+        ),
+        ("", "{value: 0.1, rank_over: train_size}", "only with metric: discordance"),
+        (
+            "  derive: {kind: min, x: train_size}",
+            "{value: 0.1, metric: discordance, rank_over: train_size}",
+            "is not a swept value of every forecast unit",
+        ),
+    ],
+)
+def test_anchor_and_rank_spec_errors(
+    tmp_path: Path, extra: str, tolerance: str, words: str
+) -> None:
+    with pytest.raises(SpecError) as info:
+        load(tmp_path, extra, tolerance)
+    assert words in str(info.value)

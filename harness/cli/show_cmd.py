@@ -150,10 +150,13 @@ def main(args: argparse.Namespace) -> int:
         f"{name}{' (baseline)' if name == benchmark.baseline else ''}\n{SYMBOL.get(scores[name].verdict, scores[name].verdict)}"
         for name in names
     ]
-    print(
-        tabulate(rows, headers=["point", f"measured {benchmark.target.statistic} ± se", *headers])
-    )
-    if benchmark.target.quantity_class.shape_kind == "curve":
+    measured = f"measured {benchmark.target.statistic} ± se"
+    if benchmark.target.derive is not None:
+        derive = benchmark.target.derive
+        shift = " shift" if derive.anchor is not None else ""
+        measured = f"{derive.kind}{shift} over {derive.x} ± se"
+    print(tabulate(rows, headers=["group" if benchmark.groups else "point", measured, *headers]))
+    if benchmark.target.quantity_class.shape_kind == "curve" and not benchmark.groups:
         print("(curves: the last grid step; `--json` or `--plot FILE` show every step)")
     print()
     print(tabulate(score_rows(scores[n] for n in names), headers=SCORE_HEADERS))

@@ -68,3 +68,9 @@ for _kind, _cls in {
 QUANTITIES.register("sharpness", "harness.components.quantities_laws:Sharpness")
 QUANTITIES.register("sharpness_plateau", "harness.components.quantities_laws:SharpnessPlateau")
 QUANTITIES.register("balance_ratio", "harness.components.quantities_laws:BalanceRatio")
+for _kind, _cls in {
+    "angular_update": "AngularUpdate",
+    "weight_norm": "WeightNorm",
+    "mode_half_times_linear_fit": "ModeHalfTimesLinearFit",
+}.items():
+    QUANTITIES.register(_kind, f"harness.components.quantities_dynamics:{_cls}")

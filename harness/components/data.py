@@ -317,9 +317,12 @@ class Digits(DataGenerator):
     population (pixels that are constant there are left at 0). ``subset: N`` keeps only the first
     ``N`` images (in the file's order) as the population. Targets: ``parity`` gives ±1 for even/odd
     digits; ``onehot`` gives the 10-dimensional one-hot vector of the digit (0/1 entries).
-    ``replace: false`` draws a training set of distinct images (a random subset; ``train_size``
-    equal to the population size then trains on all of it) instead of i.i.d. with replacement.
-    The data ship inside scikit-learn; nothing is downloaded.
+    ``label_flip`` replaces the class of that fraction of the population, chosen once by
+    ``flip_seed``, with a uniformly random *other* class (parity: the other sign) — persistent label
+    noise that the population keeps (its labels are the flipped ones). ``replace: false`` draws a
+    training set of distinct images (a random subset; ``train_size`` equal to the population size
+    then trains on all of it) instead of i.i.d. with replacement. The data ship inside
+    scikit-learn; nothing is downloaded.
     """
 
     kind = "digits"
@@ -335,6 +338,10 @@ class Digits(DataGenerator):
         "replace": Param(
             Bool(), True, doc="draw training examples with replacement (false: distinct images)"
         ),
+        "label_flip": Param(
+            Float(ge=0, lt=1), 0.0, doc="fraction of the population whose class is replaced"
+        ),
+        "flip_seed": Param(Int(ge=0), 0, doc="seed of the flipped labels (part of the setting)"),
     }
 
     @cached_property
@@ -345,12 +352,22 @@ class Digits(DataGenerator):
         digits = load_digits()
         count = p.get("subset", 0) or len(digits.target)
         pixels = digits.data[:count].astype(np.float64)
-        labels = digits.target[:count]
+        labels = digits.target[:count].astype(np.int64)
         if p.get("standardize", False):
             std = pixels.std(axis=0)
             x = (pixels - pixels.mean(axis=0)) / np.where(std > 0, std, 1.0)
         else:
             x = pixels / p["scale"]
+        flip = p.get("label_flip", 0.0)
+        if flip > 0:
+            rng = np.random.default_rng([p["flip_seed"], 0xF11B])
+            chosen = rng.random(labels.size) < flip
+            if p["target"] == "parity":
+                # move to a random digit of the other parity: the parity label changes sign
+                other = 2 * rng.integers(0, 5, size=labels.size) + (1 - labels % 2)
+            else:
+                other = (labels + rng.integers(1, 10, size=labels.size)) % 10
+            labels = np.where(chosen, other, labels)
         y = np.eye(10)[labels] if p["target"] == "onehot" else np.where(labels % 2 == 0, 1.0, -1.0)
         return PoolTask(x, y, p["noise_std"], replace=p.get("replace", True))
 

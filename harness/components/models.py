@@ -86,12 +86,14 @@ class MLP(ModelSchema):
 
     μP as in Yang & Hu 2021 (Table 3, SGD) and Yang et al. 2022 (μTransfer, Adam), written relative to
     a base width so that at ``width = base_width`` it coincides with ``sp``. Biases start at zero and
-    take their layer's learning-rate factor (the input layer's for hidden biases).
+    take their layer's learning-rate factor (the input layer's for hidden biases). Init
+    ``gaussian`` draws every weight i.i.d. ``N(0, std²)`` whatever its fan-in (small-init studies),
+    replacing the table's init variance.
     """
 
     kind = "mlp"
     capabilities = frozenset()
-    inits = ("fan_in",)
+    inits = ("fan_in", "gaussian")
     PARAMS = {
         "widths": Param(ListOf(Int(ge=1), min_len=1), doc="hidden widths"),
         "activation": Param(Enum(("relu", "tanh", "identity")), "relu", doc="nonlinearity φ"),

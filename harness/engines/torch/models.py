@@ -145,7 +145,7 @@ def mlp_layout(
     """Per layer: shape, role, init std, forward multiplier and learning-rate factor (the table in
     :class:`harness.components.models.MLP`)."""
     shapes = _layer_shapes(d_in, spec["widths"], d_out)
-    gain, kind = spec["init"]["gain"], spec["parameterization"]
+    gain, kind = spec["init"].get("gain", 1.0), spec["parameterization"]
     layers = []
     for i, (fan_out, fan_in) in enumerate(shapes):
         role = "input" if i == 0 else ("output" if i == len(shapes) - 1 else "hidden")
@@ -161,6 +161,8 @@ def mlp_layout(
                 lr = 1.0 if adam else m
             else:
                 lr = 1.0 / m if adam else 1.0
+        if spec["init"].get("kind") == "gaussian":
+            std = spec["init"]["std"]
         layers.append(
             {
                 "shape": (fan_out, fan_in),

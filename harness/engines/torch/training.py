@@ -107,6 +107,15 @@ class ModelProbe:
                 for w, b in zip(weights, biases)
             ]
 
+    def weight_matrices(self) -> list[np.ndarray]:
+        """The model's weight matrices, each ``(S, fan_out, fan_in)`` float64, input layer first
+        (biases excluded): what norm and angular-update observables read."""
+        weights = getattr(self.model, "weights", self.model.params)
+        with torch.no_grad():
+            return [
+                w.detach().to("cpu", torch.float64).numpy().copy() for w in weights if w.dim() == 3
+            ]
+
 
 def half_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-seed ``½ · mean over examples of ‖f(x) − y‖²``; shape ``(S,)``."""
