@@ -13,6 +13,7 @@ from tabulate import tabulate
 from ..hashing import jsonable
 from .common import (
     SCORE_HEADERS,
+    SYMBOL,
     add_json,
     fmt,
     print_json,
@@ -61,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     scores = results.scores[benchmark.id]
     if args.json:
         points = []
-        for point in benchmark.points:
+        for point in benchmark.units:  # sweep points, or the groups of a derived target
             entry = {"index": point.index, "label": point.label, "forecasts": {}}
             for name, score in scores.items():
                 ps = score.points[point.index] if score.points else None
@@ -71,6 +72,9 @@ def main(args: argparse.Namespace) -> int:
                         "status": ps.status,
                         "mean": jsonable(ps.predicted),
                         "error": ps.error,
+                        "error_low": ps.error_low,
+                        "error_high": ps.error_high,
+                        "verdict": ps.verdict,
                         "message": ps.message,
                     }
             points.append(entry)
@@ -106,7 +110,7 @@ def main(args: argparse.Namespace) -> int:
     )
     names = list(scores)
     rows = []
-    for point in benchmark.points:
+    for point in benchmark.units:
         row = [point.label]
         first = next((s.points[point.index] for s in scores.values() if s.points), None)
         row.append(_cells(first.measured, first.sem) if first else "not measured")
@@ -115,10 +119,16 @@ def main(args: argparse.Namespace) -> int:
             if ps is None or ps.status != "ok":
                 row.append(ps.status if ps else "—")
             else:
-                row.append(f"{_cells(ps.predicted)}  (err {fmt(ps.error)})")
+                mark = SYMBOL.get(ps.verdict or "", "").split(" ")[0]
+                row.append(f"{_cells(ps.predicted)}  (err {fmt(ps.error)} {mark})".rstrip())
         rows.append(row)
     print()
-    print(tabulate(rows, headers=["point", f"measured {benchmark.target.statistic} ± se", *names]))
+    what = (
+        f"{benchmark.target.derive.kind} of the {benchmark.target.statistic}"
+        if benchmark.target.derive is not None
+        else benchmark.target.statistic
+    )
+    print(tabulate(rows, headers=["point", f"measured {what} ± se", *names]))
     print()
     print(tabulate(score_rows(scores.values()), headers=SCORE_HEADERS))
     for score in scores.values():
