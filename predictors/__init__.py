@@ -18,4 +18,17 @@ BUILTIN: dict[str, str] = {
     "saxe-gradient-flow": "predictors.saxe:SaxeGradientFlow",
     "saxe-discrete": "predictors.saxe:SaxeDiscrete",
     "shallow-regression": "predictors.baselines:ShallowRegression",
+    # committee-machine, committee-machine-escape
+    "saad-solla-ode": "predictors.committee:SaadSollaODE",
+    "exponential-decay": "predictors.committee:ExponentialDecay",
+    # ntk-wide-net
+    "ntk-gp": "predictors.ntk:NTKGaussianProcess",
+    "initial-function": "predictors.ntk:InitialFunction",
+    # width-scaling-exponents
+    "tensor-programs": "predictors.tensor_programs:TensorProgramsExponents",
+    "width-independent": "predictors.tensor_programs:WidthIndependent",
+    # catapult-phases
+    "catapult-theory": "predictors.catapult:CatapultTheory",
+    "catapult-relu-12": "predictors.catapult:CatapultReluTwelve",
+    "quadratic-stability": "predictors.catapult:QuadraticStability",
 }
