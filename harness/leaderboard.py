@@ -323,7 +323,7 @@ def stale_reasons(board: Board) -> list[str]:
                 if b.target.quantity not in loaded.info.quantities:
                     continue
                 records = result.predictions.get(b.id, {}).get(loaded.name, [])
-                if len(records) < len(b.points):
+                if len(records) < len(b.units):  # points, or the groups of a derived target
                     reasons.append(
                         f"{b.id} [{tier}]: forecasts of {loaded.name} are missing or outdated (its code or version changed)"
                     )

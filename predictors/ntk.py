@@ -115,7 +115,7 @@ class NTKGaussianProcess:
     name = "ntk-gp"
     version = "1"
     kind = "theory"
-    quantities = ("test_loss", "train_loss", "test_mse")
+    quantities = ("test_loss", "train_loss")
     fitted_on = ()
     references = (
         "Jacot, Gabriel & Hongler 2018, arXiv:1806.07572 (NTK)",
@@ -130,13 +130,15 @@ class NTKGaussianProcess:
         abstain = _applicable(problem)
         if abstain is not None:
             return abstain
+        if problem.target.statistic != "mean":
+            return Abstain("forecasts the mean over seeds")
         task = problem.population()
         x_pool, y_pool = task.evaluation_set()
         n = problem.get("train_size")
         lr = problem.get("optimizer.lr")
         unit = problem.setting["optimizer"]["lr_unit"]
         quantity = problem.target.quantity
-        steps = problem.grid if quantity != "test_mse" else np.array([problem.horizon])
+        steps = problem.grid
         rng = problem.rng("training-sets")
         curves = []
         # small dense linear algebra: one BLAS thread (two spin-waiting threads are ~20× slower here)
@@ -151,10 +153,6 @@ class NTKGaussianProcess:
                 curves.append(train if quantity == "train_loss" else test)  # noisy labels in Y
         values = np.array(curves)
         extra = 0.5 * task.noise_variance if quantity == "test_loss" else 0.0
-        if quantity == "test_mse":  # no ½, plus the test label noise
-            values = 2 * values + task.noise_variance
-        if problem.target.statistic != "mean":
-            return Abstain("forecasts the mean over seeds")
         return Forecast(
             mean=(values.mean(axis=0) + extra).reshape(problem.shape),
             notes=f"{self.draws} training sets",
