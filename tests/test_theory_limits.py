@@ -472,3 +472,30 @@ def test_ntk_error_falls_with_width() -> None:
     assert errors["width=4096"] < 0.5 * errors["width=64"]
     assert errors["width=4096"] < min(errors.values()) + 1e-12
     assert points[-1].verdict == "pass" and points[0].verdict == "fail"
+
+
+def test_catapult_dynamics_observable(tmp_path: Path) -> None:
+    """At step 0 the observable reads η λ_0 = lr exactly (the unit's definition) and no spike; after a
+    catapult (ηλ0 = 3, width 512) the loss has spiked and the curvature sits below the edge 2."""
+    text = (
+        SPEC_PHASES.replace("width: 32", "width: 512")
+        .replace("steps: 5", "steps: STEPS")
+        .replace("optimizer.lr: [1.0, 2.0, 3.9, 4.0]", "optimizer.lr: [0.7, 3.0]")
+        .replace("target: {quantity: catapult_phase}", "target: {quantity: catapult_dynamics}")
+        .replace("metric: mismatch, ", "")
+    )
+    engine = ENGINES.get("torch")()
+    for steps, check in (("0", "start"), ("150", "end")):
+        benchmark = _write(tmp_path, "limits", "phases", text.replace("STEPS", steps))
+        for point in benchmark.points:
+            (result,) = engine.run(
+                Job(benchmark.id, point.key, point.setting, "catapult_dynamics", {}, None, (0,))
+            )
+            peak, sharp = result.value
+            lr = point.setting["optimizer"]["lr"]
+            if check == "start":
+                assert peak == 1.0 and sharp == pytest.approx(lr, rel=1e-12)
+            elif lr < 2:
+                assert peak == 1.0 and sharp == pytest.approx(lr, rel=0.05)
+            else:
+                assert peak > 2.0 and sharp < 2.0

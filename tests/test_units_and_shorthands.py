@@ -151,3 +151,18 @@ def test_per_seed_learning_rates_equal_separate_runs() -> None:
             single.step([g[s : s + 1] for g in grads])
         for a, b in zip(stacked, alone):
             torch.testing.assert_close(a[s : s + 1], b, rtol=1e-14, atol=0)
+
+
+def test_planning_sizes_an_mlp_given_by_widths(tmp_path: Path) -> None:
+    """An mlp written with `widths` has `width: None` in its normalized setting; the engine's stacking
+    rule and the job cost estimate must read the widths (regression: max() over None)."""
+    from harness.engines.torch import TorchEngine
+    from harness.measure import job_cost, plan_jobs
+    from harness.store import Store, StoreChain
+
+    benchmark = _write(tmp_path, MLP_SPEC.replace("MODEL", "{kind: mlp, widths: [16, 16]}"), "mlp")
+    setting = benchmark.points[0].setting
+    assert TorchEngine().group_size(setting, 2) == 2
+    store = Store(tmp_path / "store", writable=True)
+    jobs, _ = plan_jobs(benchmark, StoreChain([store], store))
+    assert jobs and job_cost(jobs[0]) > 0
