@@ -32,6 +32,9 @@ CLAIM = Record(
             Enum(("pass", "fail", "inconclusive", "abstain")), doc="the verdict the claim asserts"
         ),
         "note": Param(Str(), "", doc="why this claim matters"),
+        "point": Param(
+            Str(), "", doc="a sweep point's (or group's) label: the claim is about its own verdict"
+        ),
     },
     what="a claim",
 )
@@ -45,9 +48,11 @@ class Claim:
     tier: str
     expect: str
     note: str = ""
+    point: str = ""
 
     def describe(self) -> str:
-        return f"{self.predictor} on {self.benchmark} [{self.tier}]"
+        where = f" at {self.point}" if self.point else ""
+        return f"{self.predictor} on {self.benchmark}{where} [{self.tier}]"
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,7 @@ def load_claims(
                 f"claims[{i}].predictor",
                 f"unknown predictor {item['predictor']!r}{did_you_mean(item['predictor'], known_p)}",
             )
-        signature = (item["predictor"], item["benchmark"], item["tier"])
+        signature = (item["predictor"], item["benchmark"], item["tier"], item["point"])
         if signature in seen:
             checker.issue(f"claims[{i}]", "repeats an earlier claim")
         seen.add(signature)
@@ -113,6 +118,9 @@ def check_claims(
         if score is None:
             results.append(ClaimResult(claim, "missing", False, "no score was computed"))
             continue
+        if claim.point:
+            results.append(_check_point(claim, score))
+            continue
         holds = score.verdict == claim.expect
         if holds:
             message = score.message
@@ -127,3 +135,21 @@ def check_claims(
             message = f"expected {claim.expect}, got {score.verdict}: {score.message}"
         results.append(ClaimResult(claim, score.verdict, holds, message, score))
     return results
+
+
+def _check_point(claim: Claim, score: Score) -> ClaimResult:
+    """A claim about one forecast unit: its own verdict (``docs/statistics.md`` §4)."""
+    unit = next((p for p in score.points if p.label == claim.point), None)
+    if unit is None:
+        labels = [p.label for p in score.points]
+        message = f"no point {claim.point!r}{did_you_mean(claim.point, labels)}"
+        return ClaimResult(claim, "missing", False, message, score)
+    verdict = unit.verdict or unit.status
+    interval = (
+        f"error {unit.error:.4g}, 95% interval [{unit.error_low:.4g}, {unit.error_high:.4g}], tolerance {score.tolerance:.4g}"
+        if unit.error is not None and unit.error_low is not None and unit.error_high is not None
+        else unit.message
+    )
+    holds = verdict == claim.expect
+    message = interval if holds else f"expected {claim.expect}, got {verdict}: {interval}"
+    return ClaimResult(claim, verdict, holds, message, score)

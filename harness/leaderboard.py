@@ -136,7 +136,15 @@ def _score_json(score: Score) -> dict[str, Any]:
         "z_within_2": _round(score.z_within_2, 3),
         "seeds": score.seeds,
         "points": [
-            {"label": p.label, "status": p.status, "error": _round(p.error)} for p in score.points
+            {
+                "label": p.label,
+                "status": p.status,
+                "error": _round(p.error),
+                "error_low": _round(p.error_low),
+                "error_high": _round(p.error_high),
+                "verdict": p.verdict,
+            }
+            for p in score.points
         ],
     }
 

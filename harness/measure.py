@@ -169,7 +169,7 @@ def job_cost(job: Job) -> float:
     rows = (
         batch if isinstance(batch, int) else (s["train_size"] if s["train_size"] != "online" else 1)
     )
-    width = max([*s["model"].get("widths", []), s["model"].get("width", 1), 1])
+    width = max([*(s["model"].get("widths") or []), s["model"].get("width") or 1, 1])
     return (s["steps"] + 1) * rows * width * len(job.seeds)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from .cells import Cells, build_cells, cell_errors
 from .measure import Measurements
 from .predict import PredictionRecord
-from .spec import Benchmark
+from .spec import Benchmark, Tolerance
 from .stats import MIN_SEEDS, small_sample_factor
 
 __all__ = ["VERDICTS", "PointScore", "Score", "aggregate", "cell_errors", "score_benchmark"]
@@ -53,7 +53,9 @@ def aggregate(errors: np.ndarray, how: str, axis: int = -1) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PointScore:
-    """One sweep point of a score: the measured statistic (± its standard error) and the forecast."""
+    """One forecast unit of a score (a sweep point, or a group of a derived target): the measured
+    statistic (± its standard error), the forecast, and the unit's own error with its 95% interval
+    and verdict (the rules of the benchmark's verdict, applied to this unit's cells alone)."""
 
     index: int
     label: str
@@ -63,6 +65,9 @@ class PointScore:
     predicted: np.ndarray | None = None
     error: float | None = None
     message: str = ""
+    error_low: float | None = None
+    error_high: float | None = None
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,17 @@ def _verdict(error: float, low: float, high: float, tol: float, n: int) -> tuple
         "inconclusive",
         f"error {error:.4g}, 95% interval [{low:.4g}, {high:.4g}] straddles tolerance {tol:.4g}{need}",
     )
+
+
+def _unit_verdict(
+    unit: PointScore, cells: Cells, observed: np.ndarray, replicated: np.ndarray, tol: Tolerance
+) -> PointScore:
+    """A unit's own error, interval and verdict, from its cells' observed and bootstrap errors."""
+    mask = cells.unit_of == unit.index
+    error = float(aggregate(observed[mask], tol.aggregate))
+    low, high = _interval(error, aggregate(replicated[:, mask], tol.aggregate), cells.seeds)
+    verdict, _ = _verdict(error, low, high, tol.value, cells.seeds)
+    return replace(unit, error=error, error_low=low, error_high=high, verdict=verdict)
 
 
 def score_benchmark(
@@ -230,10 +246,7 @@ def _score_one(
     boot = aggregate(replicated[:, covered], tol.aggregate)
     ceiling = float(np.mean(aggregate(cells.oracle()[:, covered], tol.aggregate)))
     units = [
-        replace(u, error=float(aggregate(observed[cells.unit_of == u.index], tol.aggregate)))
-        if u.status == "ok"
-        else u
-        for u in units
+        _unit_verdict(u, cells, observed, replicated, tol) if u.status == "ok" else u for u in units
     ]
     low, high = _interval(error, boot, cells.seeds)
     verdict, message = _verdict(error, low, high, tol.value, cells.seeds)

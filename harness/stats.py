@@ -57,8 +57,25 @@ def reduce(
         if statistic == "quantiles":
             if not quantiles:
                 raise ValueError("statistic quantiles needs quantile levels")
-            return np.moveaxis(np.quantile(values, quantiles, axis=axis), 0, -1)
+            return _quantiles(values, quantiles, axis)
     raise ValueError(f"unknown statistic {statistic!r}")
+
+
+def _quantiles(values: np.ndarray, levels: tuple[float, ...], axis: int) -> np.ndarray:
+    """Linear-interpolation quantiles (numpy's default method) on a new trailing axis, with ``+inf``
+    treated as the largest value: a quantile that falls on or past an infinite order statistic is
+    ``+inf`` (``np.quantile`` returns NaN there, computing ``inf − inf``). NaN if a value is NaN."""
+    x = np.sort(np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1), axis=-1)
+    n = x.shape[-1]
+    position = np.asarray(levels, dtype=np.float64) * (n - 1)
+    lo = np.floor(position).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = position - lo
+    below, above = x[..., lo], x[..., hi]
+    with np.errstate(invalid="ignore"):
+        inner = below + (above - below) * frac
+    out = np.where(frac == 0, below, np.where(np.isinf(above), above, inner))
+    return np.where(np.any(np.isnan(x), axis=-1, keepdims=True), np.nan, out)
 
 
 def bootstrap_rng(*labels: str) -> np.random.Generator:

@@ -48,4 +48,17 @@ BUILTIN: dict[str, str] = {
     "critical-batch-size": "predictors.batch_size:CriticalBatchSize",
     "batch-scaling-rule": "predictors.batch_size:ScalingRule",
     "no-rescaling": "predictors.batch_size:NoRescaling",
+    # committee-machine, committee-machine-escape
+    "saad-solla-ode": "predictors.committee:SaadSollaODE",
+    "exponential-decay": "predictors.committee:ExponentialDecay",
+    # ntk-wide-net
+    "ntk-gp": "predictors.ntk:NTKGaussianProcess",
+    "initial-function": "predictors.ntk:InitialFunction",
+    # width-scaling-exponents
+    "tensor-programs": "predictors.tensor_programs:TensorProgramsExponents",
+    "width-independent": "predictors.tensor_programs:WidthIndependent",
+    # catapult-phases
+    "catapult-theory": "predictors.catapult:CatapultTheory",
+    "catapult-relu-12": "predictors.catapult:CatapultReluTwelve",
+    "quadratic-stability": "predictors.catapult:QuadraticStability",
 }

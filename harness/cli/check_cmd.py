@@ -65,6 +65,7 @@ def main(args: argparse.Namespace) -> int:
                     "benchmark": r.claim.benchmark,
                     "predictor": r.claim.predictor,
                     "tier": r.claim.tier,
+                    "point": r.claim.point or None,
                     "expect": r.claim.expect,
                     "verdict": r.verdict,
                     "holds": r.holds,

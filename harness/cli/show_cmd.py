@@ -97,6 +97,9 @@ def main(args: argparse.Namespace) -> int:
                         "status": ps.status,
                         "mean": jsonable(ps.predicted),
                         "error": ps.error,
+                        "error_low": ps.error_low,
+                        "error_high": ps.error_high,
+                        "verdict": ps.verdict,
                         "message": ps.message,
                     }
             points.append(entry)
@@ -143,7 +146,8 @@ def main(args: argparse.Namespace) -> int:
             if ps is None or ps.status != "ok":
                 row.append(ps.status if ps else "—")
             else:
-                row.append(f"{_cells(ps.predicted)}  (err {fmt(ps.error)})")
+                mark = SYMBOL.get(ps.verdict or "", "").split(" ")[0]
+                row.append(f"{_cells(ps.predicted)}  (err {fmt(ps.error)} {mark})".rstrip())
         rows.append(row)
     print()
     headers = [

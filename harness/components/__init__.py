@@ -28,6 +28,7 @@ for _kind, _cls in {
     "gaussian_tanh_teacher": "GaussianTanhTeacher",
 }.items():
     DATA.register(_kind, f"harness.components.data:{_cls}")
+DATA.register("erf_committee_teacher", "harness.components.data_committee:ErfCommitteeTeacher")
 
 MODELS: Registry = Registry("model")
 for _kind, _cls in {
@@ -38,6 +39,7 @@ for _kind, _cls in {
 }.items():
     MODELS.register(_kind, f"harness.components.models:{_cls}")
 MODELS.register("random_features", "harness.components.models_rf:RandomFeatures")
+MODELS.register("soft_committee", "harness.components.models_committee:SoftCommittee")
 
 INITS: Registry = Registry("initialization")
 for _kind, _cls in {
@@ -74,3 +76,8 @@ for _kind, _cls in {
     "mode_half_times_linear_fit": "ModeHalfTimesLinearFit",
 }.items():
     QUANTITIES.register(_kind, f"harness.components.quantities_dynamics:{_cls}")
+QUANTITIES.register("committee_error", "harness.components.quantities_committee:CommitteeError")
+QUANTITIES.register("plateau_escape", "harness.components.quantities_committee:PlateauEscape")
+QUANTITIES.register("feature_updates", "harness.components.quantities_scaling:FeatureUpdates")
+QUANTITIES.register("catapult_phase", "harness.components.quantities_catapult:CatapultPhase")
+QUANTITIES.register("catapult_dynamics", "harness.components.quantities_catapult:CatapultDynamics")

@@ -89,13 +89,24 @@ class MLP(ModelSchema):
     take their layer's learning-rate factor (the input layer's for hidden biases). Init
     ``gaussian`` draws every weight i.i.d. ``N(0, std²)`` whatever its fan-in (small-init studies),
     replacing the table's init variance.
+
+    ``center: true`` subtracts the initial function, ``f(x) = f_θ(x) − f_{θ0}(x)`` (the centered
+    model of Chizat, Oyallon & Bach 2019): the output starts at zero, its gradients are those of
+    ``f_θ``, so the first residual is ``−y`` whatever the random initialization.
+
+    The hidden widths are ``widths``, or ``width`` repeated ``hidden_layers`` times (a scalar to
+    sweep, e.g. ``model.width: [64, 256, 1024]`` with ``target.derive.x: model.width``); the
+    normalized setting then lists both. Capability ``layers``: the probe returns every layer's
+    pre-activations.
     """
 
     kind = "mlp"
-    capabilities = frozenset()
+    capabilities = frozenset({"layers"})
     inits = ("fan_in", "gaussian")
     PARAMS = {
-        "widths": Param(ListOf(Int(ge=1), min_len=1), doc="hidden widths"),
+        "widths": Param(ListOf(Int(ge=1), min_len=1), None, doc="hidden widths"),
+        "width": Param(Int(ge=1), None, doc="every hidden layer's width (instead of widths)"),
+        "hidden_layers": Param(Int(ge=1), 1, doc="with width: the number of hidden layers"),
         "activation": Param(Enum(("relu", "tanh", "identity")), "relu", doc="nonlinearity φ"),
         "bias": Param(Bool(), True, doc="whether layers have biases"),
         "init": Param(
@@ -110,7 +121,26 @@ class MLP(ModelSchema):
         "norm": Param(
             Enum(("none", "layernorm")), "none", doc="normalization after each hidden linear layer"
         ),
+        "center": Param(
+            Bool(), False, doc="output f_θ(x) − f_θ0(x): training starts from the zero function"
+        ),
     }
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any], path: str, checker: Checker) -> None:
+        super().check_params(params, path, checker)
+        width, widths = params["width"], params["widths"]
+        if width is None and widths is None:
+            checker.issue(f"{path}.widths", "give the hidden widths (widths: [...]) or width: N")
+        elif width is not None:
+            implied = [width] * params["hidden_layers"]
+            if widths is None:
+                params["widths"] = implied  # normalized: code reads widths
+            elif list(widths) != implied:
+                checker.issue(
+                    f"{path}.width",
+                    f"width {width} × hidden_layers {params['hidden_layers']} contradicts widths {widths}",
+                )
 
 
 class Zeros:

@@ -35,14 +35,30 @@ class OptimizerSchema:
 
 class GD(OptimizerSchema):
     """Full-batch gradient descent ``θ ← θ − η ∇L(θ)`` on the whole training set (optionally with
-    heavy-ball momentum and coupled weight decay)."""
+    heavy-ball momentum and coupled weight decay).
+
+    ``lr_unit`` says what ``lr`` is measured in. ``absolute`` (the default): ``η = lr``.
+    ``ntk_max_eigenvalue``: ``η = lr / λ0`` per seed, with ``λ0 = λ_max(Θ_XX)/n`` the top eigenvalue
+    of the model's empirical neural tangent kernel on its training set at initialization, divided by
+    the number of examples (``Θ = J P Jᵀ``, ``J = ∂f(X)/∂θ``, ``P`` the parameterization's
+    learning-rate factors). ``λ0`` is the curvature of the loss ``½·mean‖f − y‖²`` along the
+    function-space direction GD moves fastest in; for the model linearized at initialization GD is
+    stable iff ``η < 2/λ0``, i.e. ``lr < 2`` in this unit (Lewkowycz et al. 2020 measure learning
+    rates in units of ``1/λ0`` the same way). The engine computes ``λ0`` of each seed before the first
+    step.
+    """
 
     kind = "gd"
     full_batch = True
     PARAMS = {
-        "lr": Param(Float(gt=0), doc="learning rate η"),
+        "lr": Param(Float(gt=0), doc="learning rate η (in units of lr_unit)"),
         "momentum": _MOMENTUM,
         "weight_decay": _DECAY,
+        "lr_unit": Param(
+            Enum(("absolute", "ntk_max_eigenvalue")),
+            "absolute",
+            doc="absolute, or ntk_max_eigenvalue: η = lr/λ0 with λ0 = λ_max(NTK at init)/n",
+        ),
     }
 
 

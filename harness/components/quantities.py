@@ -6,7 +6,11 @@ A quantity has a *shape kind*:
 - ``curve``: one number per step of the observation grid ``target.grid`` (e.g. a loss curve);
 - ``events``: the (fractional) step at which something first happens, one per event, with
   **censoring**: an event that never happens within the ``steps`` of training is recorded as
-  ``+inf`` and scored as "later than the horizon" (see ``docs/statistics.md``).
+  ``+inf`` and scored as "later than the horizon" (see ``docs/statistics.md``);
+- ``vector``: a fixed number of distinct numbers per sweep point (e.g. one per layer);
+- ``label``: one small non-negative integer per run naming a discrete outcome (a phase), whose
+  names the quantity lists in ``labels``; forecast and scored by its most frequent value
+  (statistic ``mode``, metric ``mismatch``).
 
 During training an engine hands each quantity's :class:`Observer` a :class:`Probe` at the steps the
 observer asks for; observers compute in numpy float64, so they serve every engine.
@@ -53,6 +57,25 @@ class Probe(Protocol):
         """Each seed's training set ``(S, n, d_in), (S, n, d_out)``; ``None`` for online training."""
         ...
 
+    def parameters(self) -> list[np.ndarray]:
+        """The trained parameters, each with a leading seed axis ``(S, ...)``, in the model's order
+        (for an ``mlp``: the weights ``(S, fan_out, fan_in)`` layer by layer, then the biases)."""
+        ...
+
+    def preactivations(self, x: np.ndarray) -> list[np.ndarray]:
+        """Pre-activations of every layer, each ``(S, n, width)``, the last being the output (models
+        with capability ``layers``), on shared inputs ``x: (n, d_in)`` or per-seed inputs
+        ``(S, n, d_in)``."""
+        ...
+
+    def ntk_max_eigenvalue(self, x: np.ndarray | None = None) -> np.ndarray:
+        """Top eigenvalue of each model's empirical NTK ``Θ = J Jᵀ`` on ``x`` divided by its number of
+        rows ``n`` (``J = ∂f(x)/∂θ`` over all trained parameters, scaled per parameter by the
+        learning-rate factors of the parameterization), shape ``(S,)``. Default ``x``: each seed's
+        training set. For the loss ``½·mean‖f − y‖²`` this is the curvature that full-batch GD sees
+        in function space (Lewkowycz et al. 2020's ``λ``)."""
+        ...
+
 
 class Observer:
     """Collects one quantity for ``S`` seeds during one training run.
@@ -77,7 +100,7 @@ class Quantity:
     """Base class of target quantities.
 
     Class attributes:
-        shape_kind: ``scalar`` | ``curve`` | ``events``.
+        shape_kind: ``scalar`` | ``curve`` | ``events`` | ``vector`` | ``label``.
         default_statistic: the across-seed statistic forecast unless ``target.statistic`` says otherwise.
         scale: ``log`` when values are positive and span decades (losses, times), else ``linear``.
         needs_grid: whether ``target.grid`` is required.
@@ -85,7 +108,7 @@ class Quantity:
     """
 
     kind: ClassVar[str]
-    shape_kind: ClassVar[Literal["scalar", "curve", "events"]]
+    shape_kind: ClassVar[Literal["scalar", "curve", "events", "vector", "label"]]
     PARAMS: ClassVar[dict[str, Param]] = {}
     default_statistic: ClassVar[str] = "mean"
     scale: ClassVar[str] = "log"

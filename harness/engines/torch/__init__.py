@@ -58,7 +58,7 @@ class TorchEngine:
         batch = optimizer.get("batch_size")
         rows = batch if isinstance(batch, int) else setting["train_size"]
         model = setting["model"]
-        width = max([*model.get("widths", []), model.get("width", 1), 1])
+        width = max([*(model.get("widths") or []), model.get("width") or 1, 1])
         per_seed = rows * width * (8 if setting["dtype"] == "float64" else 4)
         return max(1, min(n_seeds, _STACK_BYTES // max(per_seed, 1)))
 

@@ -39,6 +39,12 @@ class StackedModel:
     def end_to_end(self) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} is not a linear map")
 
+    def half_mse_gradients(self, x: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor] | None:
+        """Gradients of ``Σ_s ½·mean‖f_s(x) − y‖²`` with respect to :attr:`params`, in closed form,
+        or ``None`` (the default) to let the engine use autograd. A model overrides this only to
+        skip autograd's per-step overhead on tiny networks, and must be tested equal to autograd."""
+        return None
+
 
 class LinearStack(StackedModel):
     def __init__(self, weight: torch.Tensor) -> None:
@@ -91,21 +97,51 @@ class MLPStack(StackedModel):
         }[activation]
         self.norm = norm
         self._lr_factors = list(lr_factors)
+        self.initial: tuple[list[torch.Tensor], list[torch.Tensor | None]] | None = None
+
+    def center(self) -> None:
+        """From now on output ``f_θ(x) − f_{θ0}(x)``, ``θ0`` the current (initial) parameters."""
+        self.initial = (
+            [w.detach().clone() for w in self.weights],
+            [None if b is None else b.detach().clone() for b in self.biases],
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.preactivations(x)[-1]
+
+    def preactivations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer's pre-activation ``c_l W_l h_{l−1} + b_l`` (before the norm and the
+        nonlinearity); the last is the output (minus the initial function if centered)."""
+        out = self._layers(x, self.weights, self.biases)
+        if self.initial is not None:
+            with torch.no_grad():
+                offset = self._layers(x, *self.initial)[-1]
+            out[-1] = out[-1] - offset
+        return out
+
+    def _layers(
+        self,
+        x: torch.Tensor,
+        weights: Sequence[torch.Tensor],
+        biases: Sequence[torch.Tensor | None],
+    ) -> list[torch.Tensor]:
         h = x
-        last = len(self.weights) - 1
-        for i, (w, b, c) in enumerate(zip(self.weights, self.biases, self.multipliers)):
-            h = torch.matmul(h, w.transpose(-1, -2))
-            if c != 1.0:
+        out = []
+        last = len(weights) - 1
+        for i, (w, b, c) in enumerate(zip(weights, biases, self.multipliers)):
+            # the forward multiplier scales the smaller of the layer's input and output
+            scale_input = c != 1.0 and w.shape[-1] < w.shape[-2]
+            h = torch.matmul(h * c if scale_input else h, w.transpose(-1, -2))
+            if c != 1.0 and not scale_input:
                 h = h * c
             if b is not None:
                 h = h + b.unsqueeze(-2)
+            out.append(h)
             if i < last:
                 if self.norm == "layernorm":
                     h = torch.nn.functional.layer_norm(h, h.shape[-1:], eps=1e-5)
                 h = self.activation(h)
-        return h
+        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,7 +267,10 @@ def build_mlp(spec, tasks, init_rngs, dtype, device, optimizer_kind) -> StackedM
         f for f, b in zip(bias_lr, biases) if b is not None
     ]
     multipliers = [layer["multiplier"] for layer in layers]
-    return MLPStack(weights, biases, multipliers, spec["activation"], spec["norm"], lr_factors)
+    model = MLPStack(weights, biases, multipliers, spec["activation"], spec["norm"], lr_factors)
+    if spec.get("center", False):
+        model.center()
+    return model
 
 
 BUILDERS: Registry = Registry("torch model builder")
@@ -240,6 +279,7 @@ optimizer_kind)`` and returns a :class:`StackedModel`. A new model adds one line
 BUILDERS.register("linear", "harness.engines.torch.models:build_linear")
 BUILDERS.register("deep_linear", "harness.engines.torch.models:build_deep_linear")
 BUILDERS.register("mlp", "harness.engines.torch.models:build_mlp")
+BUILDERS.register("soft_committee", "harness.engines.torch.committee:build_soft_committee")
 
 
 def build_model(

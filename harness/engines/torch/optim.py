@@ -20,11 +20,20 @@ class Optimizer:
     (Adam's second moments for the preconditioned sharpness)."""
 
     def __init__(
-        self, params: Sequence[torch.Tensor], spec: Mapping[str, Any], lr_factors: Sequence[float]
+        self,
+        params: Sequence[torch.Tensor],
+        spec: Mapping[str, Any],
+        lr_factors: Sequence[float],
+        seed_scale: torch.Tensor | None = None,
     ) -> None:
         self.params = list(params)
         self.spec = spec
-        self.lrs = [spec["lr"] * f for f in lr_factors]
+        self.lrs: list[Any] = [spec["lr"] * f for f in lr_factors]
+        if seed_scale is not None:  # one learning rate per seed: (S,) broadcast over each parameter
+            self.lrs = [
+                (lr * seed_scale).reshape((-1,) + (1,) * (p.dim() - 1))
+                for lr, p in zip(self.lrs, self.params)
+            ]
         self.steps = 0
         self.state: dict[str, list[torch.Tensor]] = {}
 
@@ -49,7 +58,10 @@ class HeavyBall(Optimizer):
                 torch._foreach_mul_(self.state["momentum"], momentum)
                 torch._foreach_add_(self.state["momentum"], grads)
             grads = self.state["momentum"]
-        if len(set(self.lrs)) == 1:
+        if isinstance(self.lrs[0], torch.Tensor):  # per-seed learning rates
+            for p, g, lr in zip(self.params, grads, self.lrs):
+                p.sub_(g * lr)
+        elif len(set(self.lrs)) == 1:
             torch._foreach_add_(self.params, grads, alpha=-self.lrs[0])
         else:
             for p, g, lr in zip(self.params, grads, self.lrs):
@@ -92,10 +104,17 @@ class Adam(Optimizer):
 
 
 def make_optimizer(
-    spec: Mapping[str, Any], params: Sequence[torch.Tensor], lr_factors: Sequence[float]
+    spec: Mapping[str, Any],
+    params: Sequence[torch.Tensor],
+    lr_factors: Sequence[float],
+    seed_scale: torch.Tensor | None = None,
 ) -> Optimizer:
+    """The optimizer of ``spec``; ``seed_scale`` (``(S,)``) multiplies the learning rate per seed
+    (gd/sgd only: an ``lr_unit`` other than ``absolute``)."""
     if spec["kind"] in ("gd", "sgd"):
-        return HeavyBall(params, spec, lr_factors)
+        return HeavyBall(params, spec, lr_factors, seed_scale)
+    if seed_scale is not None:
+        raise ValueError(f"per-seed learning rates are not implemented for {spec['kind']!r}")
     if spec["kind"] == "adam":
         return Adam(params, spec, lr_factors)
     raise ValueError(f"the torch engine has no iterative optimizer {spec['kind']!r}")

@@ -116,6 +116,74 @@ class ModelProbe:
                 w.detach().to("cpu", torch.float64).numpy().copy() for w in weights if w.dim() == 3
             ]
 
+    def parameters(self) -> list[np.ndarray]:
+        """The trained parameters as float64 numpy arrays, each ``(S, ...)``."""
+        return [p.detach().to("cpu", torch.float64).numpy() for p in self.model.params]
+
+    def preactivations(self, x: np.ndarray) -> list[np.ndarray]:
+        """Pre-activations of every layer (the last is the output), each ``(S, n, width)``."""
+        if not hasattr(self.model, "preactivations"):
+            raise NotImplementedError(f"{type(self.model).__name__} does not expose its layers")
+        with torch.no_grad():
+            layers = self.model.preactivations(
+                torch.as_tensor(x, dtype=self.dtype, device=self.device)
+            )
+            return [h.to("cpu", torch.float64).numpy() for h in layers]
+
+    def ntk_max_eigenvalue(self, x: np.ndarray | None = None) -> np.ndarray:
+        """``λ_max(J P Jᵀ)/n`` per seed: ``J`` the Jacobian of the outputs on ``x`` (default: each
+        seed's training set) with respect to every parameter, ``P`` the per-parameter learning-rate
+        factors (1 unless the parameterization scales them), ``n`` the number of inputs; shape ``(S,)``."""
+        return ntk_max_eigenvalue(self.model, self._inputs(x))
+
+    def _inputs(self, x: np.ndarray | None) -> torch.Tensor:
+        if x is not None:
+            return torch.as_tensor(x, dtype=self.dtype, device=self.device)
+        if self.train is None:
+            raise ValueError("online training has no training set: pass the inputs")
+        return self.train[0]
+
+
+def empirical_ntk(model: StackedModel, x: torch.Tensor) -> torch.Tensor:
+    """Per-seed empirical NTK ``Θ = J P Jᵀ`` on inputs ``x`` (``(n, d)`` shared or ``(S, n, d)``),
+    shape ``(S, n·d_out, n·d_out)`` (rows ordered example-major), ``P`` the learning-rate factors.
+
+    One backward pass per output row; the seeds' rows come out of the same pass because no operation
+    mixes seeds. Cost: ``n·d_out`` backward passes and ``S·(n·d_out)²·P`` flops for the products.
+    """
+    params = model.params  # leaf tensors that require grad (updated in place under no_grad)
+    with torch.enable_grad():
+        out = model.forward(x)  # (S, n, d_out)
+        s, n, d_out = out.shape
+        rows = out.reshape(s, n * d_out)
+        jacobians = [
+            torch.zeros((s, n * d_out, p[0].numel()), dtype=p.dtype, device=p.device)
+            for p in params
+        ]
+        for r in range(n * d_out):
+            grads = torch.autograd.grad(
+                rows[:, r].sum(), params, retain_graph=r < n * d_out - 1, allow_unused=True
+            )
+            for jacobian, g in zip(jacobians, grads):
+                if g is not None:
+                    jacobian[:, r] = g.reshape(s, -1)
+    gram = torch.zeros((s, n * d_out, n * d_out), dtype=out.dtype, device=out.device)
+    for jacobian, factor in zip(jacobians, model.lr_factors):
+        gram += factor * torch.matmul(jacobian, jacobian.transpose(-1, -2))
+    return gram.detach()
+
+
+def ntk_max_eigenvalue(model: StackedModel, x: torch.Tensor) -> np.ndarray:
+    """``λ_max(Θ)/n`` per seed, ``Θ`` from :func:`empirical_ntk`; ``inf`` where the model diverged."""
+    gram = empirical_ntk(model, x)
+    n = x.shape[-2]
+    gram = gram.to("cpu", torch.float64).numpy()
+    out = np.full(gram.shape[0], np.inf)
+    for s, g in enumerate(gram):
+        if np.all(np.isfinite(g)):
+            out[s] = np.linalg.eigvalsh(g)[-1] / n
+    return out
+
 
 def half_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Per-seed ``½ · mean over examples of ‖f(x) − y‖²``; shape ``(S,)``."""
@@ -172,7 +240,6 @@ def train_iterative(
     model = build_model(setting["model"], tasks, init_rngs, dtype, device, optimizer["kind"])
     params = model.params
     steps = setting["steps"]
-    updater = make_optimizer(optimizer, params, model.lr_factors)
 
     if setting["train_size"] == "online":
         stream = _OnlineBatches(tasks, sgd_rngs, optimizer["batch_size"], to_tensor)
@@ -199,6 +266,13 @@ def train_iterative(
                 )
                 return x_all[rows, idx], y_all[rows, idx]
 
+    seed_scale = None
+    if optimizer.get("lr_unit", "absolute") == "ntk_max_eigenvalue":
+        if train is None:
+            raise ValueError("lr_unit ntk_max_eigenvalue needs a finite training set")
+        curvature = ntk_max_eigenvalue(model, train[0])  # λ0 of each seed, (S,)
+        seed_scale = torch.as_tensor(1.0 / curvature, dtype=dtype, device=device)
+    updater = make_optimizer(optimizer, params, model.lr_factors, seed_scale)
     probe = ModelProbe(model, dtype, device, updater, train)
     for step in range(steps + 1):
         if observer.every_step or step in observer.steps:
@@ -206,8 +280,11 @@ def train_iterative(
         if step == steps:
             break
         x, y = next_batch()
-        loss = half_mse(model.forward(x), y).sum()
-        updater.step(torch.autograd.grad(loss, params))
+        grads = model.half_mse_gradients(x, y)
+        if grads is None:
+            loss = half_mse(model.forward(x), y).sum()
+            grads = torch.autograd.grad(loss, params)
+        updater.step(grads)
 
 
 class _KernelProbe:
