@@ -146,7 +146,13 @@ def plan_jobs(
         if not todo:
             continue
         size = runner.group_size(point.setting, benchmark.seeds)
-        for start in range(0, len(todo), size):
+        invariant = runner.stack_invariant(point.setting)
+        if invariant:  # any grouping gives the same bits: group what is missing
+            groups = [tuple(todo[i : i + size]) for i in range(0, len(todo), size)]
+        else:  # a seed is always trained in the same chunk of seed indices (reruns and resumes agree)
+            chunks = sorted({seed // size for seed in todo})
+            groups = [tuple(range(c * size, min((c + 1) * size, benchmark.seeds))) for c in chunks]
+        for seeds in groups:
             jobs.append(
                 Job(
                     benchmark_id=benchmark.id,
@@ -155,8 +161,9 @@ def plan_jobs(
                     quantity=benchmark.target.quantity,
                     quantity_params=dict(benchmark.target.params),
                     grid=point.grid,
-                    seeds=tuple(todo[start : start + size]),
+                    seeds=seeds,
                     device=device,
+                    splittable=invariant,
                 )
             )
     return jobs, found
@@ -174,13 +181,13 @@ def job_cost(job: Job) -> float:
 
 
 def _spread(jobs: list[Job], workers: int) -> list[Job]:
-    """Split the largest seed groups until every worker has a job (a seed's result does not depend on
-    the group it is trained in, so this changes no number)."""
+    """Split the largest splittable seed groups until every worker has a job (only groups whose seeds'
+    results do not depend on the stacking are splittable, so this changes no number)."""
     from dataclasses import replace
 
     jobs = list(jobs)
     while len(jobs) < workers:
-        splittable = [j for j in jobs if len(j.seeds) > 1]
+        splittable = [j for j in jobs if j.splittable and len(j.seeds) > 1]
         if not splittable:
             break
         largest = max(splittable, key=job_cost)
@@ -247,8 +254,11 @@ def measure(
                     f"{job.benchmark_id} [{point.label}] seed {result.seed}: {result.message}"
                 )
                 continue
+            key = measurement_key(job.benchmark_id, point, result.seed, env)
+            if not job.splittable and _read(stores, key, strict_env) is not None:
+                continue  # trained again only as part of its fixed group: keep what is stored
             stores.write_measurement(
-                measurement_key(job.benchmark_id, point, result.seed, env),
+                key,
                 {
                     "status": "ok",
                     "value": result.value,
@@ -256,6 +266,7 @@ def measure(
                     "point": {"index": point.index, "label": point.label},
                     "wall_seconds": round(result.wall_seconds, 4),
                     "seeds_in_job": len(job.seeds),
+                    "job_seeds": list(job.seeds),
                     "machine": about,
                 },
             )

@@ -260,3 +260,47 @@ def test_engine_failure_is_recorded_per_seed(tiny: dict[str, Benchmark]) -> None
     )
     assert [r.status for r in results] == ["failed", "failed"]
     assert "width" in results[0].message
+
+
+def test_seeds_of_non_invariant_settings_train_in_fixed_chunks(tmp_path: Path) -> None:
+    """MLPs are not bitwise stack-invariant, so a missing seed is retrained in its fixed chunk of
+    seed indices (never split across workers), and stored seeds are not rewritten."""
+    from harness.measure import _spread, plan_jobs
+    from harness.store import Store, StoreChain
+
+    root = write_project(
+        tmp_path,
+        {
+            "mlp-chunks": """
+                id: mlp-chunks
+                version: 1
+                pillar: solvable
+                title: t
+                claim: c
+                references: [r]
+                setting:
+                  data: {kind: gaussian_tanh_teacher, d: 4, units: 2}
+                  model: {kind: mlp, widths: [8], activation: tanh}
+                  optimizer: {kind: gd, lr: 0.1}
+                  train_size: 16
+                  steps: 5
+                seeds: 6
+                target: {quantity: train_loss, grid: [0, 5]}
+                tolerance: {value: 0.1}
+                baseline: no-learning
+                """
+        },
+    )
+    benchmark = load_benchmark(root / "benchmarks" / "solvable" / "mlp-chunks.yaml")
+    engine = ENGINES.get("torch")()
+    assert not engine.stack_invariant(benchmark.points[0].setting)
+    assert engine.stack_invariant(load_benchmark_tiny_linreg(root).points[0].setting)
+    stores = StoreChain([Store(tmp_path / "store")], Store(tmp_path / "store"))
+    jobs, _ = plan_jobs(benchmark, stores)
+    assert [j.seeds for j in jobs] == [tuple(range(6))] and not jobs[0].splittable
+    assert _spread(jobs, 4) == jobs  # not split to feed more workers
+
+
+def load_benchmark_tiny_linreg(root: Path) -> Benchmark:
+    write_project(root)
+    return load_benchmark(root / "benchmarks" / "solvable" / "tiny-linreg.yaml")

@@ -50,7 +50,7 @@ def test_committed_smoke_measurements_are_reproduced(benchmark) -> None:
         benchmark.target.quantity,
         dict(benchmark.target.params),
         point.grid,
-        tuple(range(int(stored.get("seeds_in_job", 1)))),
+        tuple(stored.get("job_seeds") or range(int(stored.get("seeds_in_job", 1)))),
     )
     result = engine.run(job)[0]
     assert result.status == "ok", result.message

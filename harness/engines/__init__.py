@@ -9,8 +9,10 @@ Contract every engine keeps:
 
 - each seed draws its data, initialization and minibatches from the named streams of
   :mod:`harness.seeds` (so engines see the same data and the same initial weights);
-- a seed's result does not depend on which other seeds share its job (tested);
-- on CPU the same job gives the same bits every time (tested).
+- on CPU the same job gives the same bits every time (tested);
+- where :meth:`Engine.stack_invariant` says so, a seed's result does not depend on which other seeds
+  share its job (tested); elsewhere the planner always trains a seed in the same group (seeds are
+  chunked by index), so reruns and resumed runs reproduce the bits all the same.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Job:
         seeds: seed indices to train, stacked in one run where the engine can.
         device: ``cpu`` or ``cuda`` (``cuda:N``).
         threads: intra-op threads to use (fixed, so CPU results are bitwise reproducible).
+        splittable: whether the planner may train these seeds in smaller groups without changing a
+            bit (true only where the engine's results are independent of the stacking).
     """
 
     benchmark_id: str
@@ -51,6 +55,7 @@ class Job:
     seeds: tuple[int, ...]
     device: str = "cpu"
     threads: int = 1
+    splittable: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ class Engine(Protocol):
 
     def group_size(self, setting: Mapping[str, Any], n_seeds: int) -> int:
         """How many seeds to stack in one job for this setting (fixed by the setting alone)."""
+        ...
+
+    def stack_invariant(self, setting: Mapping[str, Any]) -> bool:
+        """Whether a seed's result is bitwise independent of the seeds stacked with it."""
         ...
 
 

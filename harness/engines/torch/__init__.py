@@ -62,6 +62,14 @@ class TorchEngine:
         per_seed = rows * width * (8 if setting["dtype"] == "float64" else 4)
         return max(1, min(n_seeds, _STACK_BYTES // max(per_seed, 1)))
 
+    def stack_invariant(self, setting: Mapping[str, Any]) -> bool:
+        """Verified bitwise (``tests/test_engine.py``) for float64 linear and deep linear networks and
+        for closed-form fits; other models (MLPs: batched matmuls round differently with the stack
+        size, ~1e-16 relative in float64 and ~1e-8 in float32) are trained in fixed groups."""
+        closed_form = not OPTIMIZERS.get(setting["optimizer"]["kind"]).iterative
+        linear = setting["model"]["kind"] in ("linear", "deep_linear")
+        return setting["dtype"] == "float64" and (closed_form or linear)
+
     def run(self, job: Job) -> list[SeedResult]:
         start = time.perf_counter()
         try:
