@@ -27,6 +27,8 @@ from ..schema import Float, Int, Param
 from .data import Task
 
 __all__ = [
+    "CurveQuantity",
+    "GridObserver",
     "ModeHalfTimes",
     "Observer",
     "PopulationLoss",
@@ -140,10 +142,37 @@ def _finite_or_inf(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, np.inf)
 
 
+class GridObserver(Observer):
+    """Records one number per seed at each step of an observation grid."""
+
+    def __init__(self, seeds: int, grid: np.ndarray) -> None:
+        self.index = {int(step): i for i, step in enumerate(grid)}
+        self.steps = frozenset(self.index)
+        self.values = np.full((seeds, grid.size), np.nan)
+
+    def put(self, step: int, values: np.ndarray) -> None:
+        """Store one value per seed at ``step`` (non-finite values become ``+inf``)."""
+        self.values[:, self.index[step]] = _finite_or_inf(values)
+
+    def result(self) -> np.ndarray:
+        return self.values
+
+
+class CurveQuantity(Quantity):
+    """A quantity observed at every step of ``target.grid``: shape ``(len(grid),)``."""
+
+    shape_kind = "curve"
+    needs_grid = True
+
+    def shape(self) -> tuple[int, ...]:
+        assert self.grid is not None
+        return (self.grid.size,)
+
+
 # --------------------------------------------------------------------------------------------
 
 
-class PopulationLoss(Quantity):
+class PopulationLoss(CurveQuantity):
     """Population loss ``½ E‖f(x) − y‖²`` on the grid steps, computed exactly (no test-set noise).
 
     Needs a linear model (``end_to_end``) and data with an exact linear risk. A diverged run
@@ -151,15 +180,9 @@ class PopulationLoss(Quantity):
     """
 
     kind = "population_loss"
-    shape_kind = "curve"
     unit = "loss"
-    needs_grid = True
     requires_model = frozenset({"end_to_end"})
     requires_data = frozenset({"exact_linear_risk"})
-
-    def shape(self) -> tuple[int, ...]:
-        assert self.grid is not None
-        return (self.grid.size,)
 
     def observer(
         self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
@@ -167,13 +190,11 @@ class PopulationLoss(Quantity):
         return _PopulationLossObserver(tasks, self.grid)
 
 
-class _PopulationLossObserver(Observer):
+class _PopulationLossObserver(GridObserver):
     def __init__(self, tasks: Sequence[Task], grid: np.ndarray) -> None:
+        super().__init__(len(tasks), grid)
         self.tasks = list(tasks)
         self.shared = all(t is self.tasks[0] for t in self.tasks)
-        self.index = {int(step): i for i, step in enumerate(grid)}
-        self.steps = frozenset(self.index)
-        self.values = np.full((len(self.tasks), grid.size), np.nan)
 
     def record(self, step: int, probe: Probe) -> None:
         w = probe.end_to_end()
@@ -182,10 +203,7 @@ class _PopulationLossObserver(Observer):
                 loss = self.tasks[0].population_half_mse(w)
             else:
                 loss = np.array([t.population_half_mse(w[s]) for s, t in enumerate(self.tasks)])
-        self.values[:, self.index[step]] = _finite_or_inf(loss)
-
-    def result(self) -> np.ndarray:
-        return self.values
+        self.put(step, loss)
 
 
 class TestMSE(Quantity):
@@ -353,29 +371,11 @@ class _ModeHalfTimesObserver(Observer):
 # losses of any model, on the training set and on a test set
 
 
-class _GridObserver(Observer):
-    """Records one number per seed at each grid step."""
-
-    def __init__(self, seeds: int, grid: np.ndarray) -> None:
-        self.index = {int(step): i for i, step in enumerate(grid)}
-        self.steps = frozenset(self.index)
-        self.values = np.full((seeds, grid.size), np.nan)
-
-    def result(self) -> np.ndarray:
-        return self.values
-
-
-class TrainLoss(Quantity):
+class TrainLoss(CurveQuantity):
     """Training loss ``½·mean over the training set of ‖f(x) − y‖²`` on the grid steps (finite sets)."""
 
     kind = "train_loss"
-    shape_kind = "curve"
     unit = "loss"
-    needs_grid = True
-
-    def shape(self) -> tuple[int, ...]:
-        assert self.grid is not None
-        return (self.grid.size,)
 
     def observer(
         self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
@@ -383,7 +383,7 @@ class TrainLoss(Quantity):
         return _TrainLossObserver(len(tasks), self.grid)
 
 
-class _TrainLossObserver(_GridObserver):
+class _TrainLossObserver(GridObserver):
     def record(self, step: int, probe: Probe) -> None:
         data = probe.train_set()
         if data is None:
@@ -394,7 +394,7 @@ class _TrainLossObserver(_GridObserver):
         self.values[:, self.index[step]] = _finite_or_inf(loss)
 
 
-class TestLoss(Quantity):
+class TestLoss(CurveQuantity):
     """Test loss ``½ E‖f(x) − y‖²`` on the grid steps, over a test set.
 
     On a finite pool the test set is the whole pool with noise-free labels (plus ``½ d_out σ²``), so
@@ -403,16 +403,10 @@ class TestLoss(Quantity):
     """
 
     kind = "test_loss"
-    shape_kind = "curve"
     unit = "loss"
-    needs_grid = True
     PARAMS = {
         "eval_size": Param(Int(ge=1), 2048, doc="test examples per seed (infinite populations)")
     }
-
-    def shape(self) -> tuple[int, ...]:
-        assert self.grid is not None
-        return (self.grid.size,)
 
     def observer(
         self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
@@ -420,7 +414,7 @@ class TestLoss(Quantity):
         return _TestLossObserver(tasks, eval_rngs, self.grid, self.params["eval_size"])
 
 
-class _TestLossObserver(_GridObserver):
+class _TestLossObserver(GridObserver):
     def __init__(
         self,
         tasks: Sequence[Task],

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..schema import Float, Param
 from .data import Task
-from .quantities import Observer, Probe, Quantity, _finite_or_inf
+from .quantities import CurveQuantity, GridObserver, Observer, Probe, Quantity
 
 __all__ = ["CommitteeError", "PlateauEscape", "committee_error", "order_parameters"]
 
@@ -64,7 +64,7 @@ def _student_and_teacher(
     return w, teacher, 0.5 * tasks[0].noise_variance
 
 
-class CommitteeError(Quantity):
+class CommitteeError(CurveQuantity):
     """Generalization error ``ε_g = ½ E(φ(x) − y)²`` of a soft committee machine on the grid steps.
 
     Exact, from the order parameters ``Q, R, T`` (arcsin formula of Saad & Solla 1995; see
@@ -73,15 +73,9 @@ class CommitteeError(Quantity):
     """
 
     kind = "committee_error"
-    shape_kind = "curve"
     unit = "loss"
-    needs_grid = True
     requires_model = frozenset({"soft_committee"})
     requires_data = frozenset({"committee_teacher"})
-
-    def shape(self) -> tuple[int, ...]:
-        assert self.grid is not None
-        return (self.grid.size,)
 
     def observer(
         self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
@@ -89,21 +83,16 @@ class CommitteeError(Quantity):
         return _CommitteeErrorObserver(tasks, self.grid)
 
 
-class _CommitteeErrorObserver(Observer):
+class _CommitteeErrorObserver(GridObserver):
     def __init__(self, tasks: Sequence[Task], grid: np.ndarray) -> None:
+        super().__init__(len(tasks), grid)
         self.tasks = list(tasks)
-        self.index = {int(step): i for i, step in enumerate(grid)}
-        self.steps = frozenset(self.index)
-        self.values = np.full((len(tasks), grid.size), np.nan)
 
     def record(self, step: int, probe: Probe) -> None:
         w, teacher, extra = _student_and_teacher(self.tasks, probe)
         with np.errstate(all="ignore"):
             error = committee_error(*order_parameters(w, teacher)) + extra
-        self.values[:, self.index[step]] = _finite_or_inf(error)
-
-    def result(self) -> np.ndarray:
-        return self.values
+        self.put(step, error)
 
 
 class PlateauEscape(Quantity):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..schema import Bool, Enum, Float, Int, Param
 from .data import Task
-from .quantities import Observer, Probe, Quantity, _finite_or_inf, _GridObserver
+from .quantities import CurveQuantity, GridObserver, Observer, Probe, Quantity, _finite_or_inf
 
 __all__ = [
     "BalanceRatio",
@@ -70,7 +70,7 @@ def _check_sharpness_setting(setting: Mapping[str, Any], params: Mapping[str, An
         raise ValueError("preconditioned sharpness needs an optimizer with a preconditioner (adam)")
 
 
-class Sharpness(Quantity):
+class Sharpness(CurveQuantity):
     """Sharpness ``λ_max(∇²L)`` of the training loss at each grid step (Cohen et al. 2021).
 
     ``L`` is the training loss ``½·mean‖f(x) − y‖²`` over the whole training set (without weight
@@ -83,14 +83,8 @@ class Sharpness(Quantity):
     """
 
     kind = "sharpness"
-    shape_kind = "curve"
     unit = "1/lr"
-    needs_grid = True
     PARAMS = _SHARPNESS_PARAMS
-
-    def shape(self) -> tuple[int, ...]:
-        assert self.grid is not None
-        return (self.grid.size,)
 
     def observer(
         self, tasks: Sequence[Task], eval_rngs: Sequence[np.random.Generator] | None = None
@@ -103,7 +97,7 @@ class Sharpness(Quantity):
         return _SharpnessObserver(len(tasks), self.grid, self.params)
 
 
-class _SharpnessObserver(_GridObserver):
+class _SharpnessObserver(GridObserver):
     def __init__(self, seeds: int, grid: np.ndarray, params: Mapping[str, Any]) -> None:
         super().__init__(seeds, grid)
         self.params = params
@@ -195,7 +189,7 @@ def imbalance(
     return np.concatenate(parts, axis=1)
 
 
-class BalanceRatio(Quantity):
+class BalanceRatio(CurveQuantity):
     """Relative size of the layer imbalance, ``‖D(t)‖ / ‖D(0)‖``, at each grid step.
 
     ``D`` collects the imbalances of every pair of consecutive layers (see :func:`imbalance`:
@@ -208,9 +202,7 @@ class BalanceRatio(Quantity):
     """
 
     kind = "balance_ratio"
-    shape_kind = "curve"
     unit = "ratio"
-    needs_grid = True
     PARAMS = {
         "form": Param(
             Enum(("neurons", "matrices")),
@@ -218,10 +210,6 @@ class BalanceRatio(Quantity):
             doc="per-unit imbalances, or the full matrices of a linear network",
         )
     }
-
-    def shape(self) -> tuple[int, ...]:
-        assert self.grid is not None
-        return (self.grid.size,)
 
     def check_model(self) -> None:
         """Raise if the model has no rescaling symmetry the law rests on."""
@@ -253,7 +241,7 @@ class BalanceRatio(Quantity):
         return _BalanceObserver(len(tasks), self.grid, self.params["form"])
 
 
-class _BalanceObserver(_GridObserver):
+class _BalanceObserver(GridObserver):
     def __init__(self, seeds: int, grid: np.ndarray, form: str) -> None:
         super().__init__(seeds, grid)
         self.form = form
