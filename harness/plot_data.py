@@ -29,7 +29,7 @@ __all__ = [
 
 #: Bump when the drawing changes in a way the plotted numbers do not show (new elements, layout),
 #: so that every figure's digest, hence its file name, changes and the board is redrawn.
-PLOT_VERSION = 3
+PLOT_VERSION = 4
 DPI = 100
 SYMBOL = {
     "pass": "✓",
@@ -321,6 +321,8 @@ def _derived_label(benchmark: Benchmark) -> str:
         return f"{logs}slope of {quantity} in {x}"
     if derive.kind == "min":
         return f"minimum of {quantity} over {x}"
+    if getattr(derive, "anchor", None) is not None:
+        return f"shift of log2 optimal {x} from the anchor"
     return f"log2 of the optimal {x}"
 
 
@@ -338,13 +340,12 @@ def _distinct_labels(coords: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     leaves = [_leaves(c) for c in coords]
     keys = sorted({k for leaf in leaves for k in leaf})
     varying = [k for k in keys if len({repr(leaf.get(k)) for leaf in leaves}) > 1]
-    return tuple(
-        ", ".join(
-            f"{k.rsplit('.', 1)[-1]}={_short(k, leaf.get(k)).split('=', 1)[-1]}" for k in varying
-        )
-        or "all"
-        for leaf in leaves
-    )
+
+    def field(key: str, value: Any) -> str:
+        text = _short(key, value).split("=", 1)[-1]
+        return text if isinstance(value, str) else f"{key.rsplit('.', 1)[-1]}={text}"
+
+    return tuple("\n".join(field(k, leaf.get(k)) for k in varying) or "all" for leaf in leaves)
 
 
 def _derived_panels(benchmark, names, measured, sem, forecast):

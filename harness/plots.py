@@ -112,7 +112,11 @@ def _residual_limit(data: FigureData) -> float:
     residuals of the theories near the tolerance (headline error ≤ 4τ; of every theory if none is)
     in view. Lines further off leave the panel: their value panel shows how far."""
     theories = [e for e in data.entries if not e.baseline]
-    close = [e for e in theories if e.error is not None and e.error <= 4 * data.tolerance]
+    close = [
+        e
+        for e in theories
+        if e.error is not None and (e.error <= 4 * data.tolerance or not _tolerance_drawn(data))
+    ]
     shown = {e.name for e in (close or theories)}
     largest = 0.0
     for panel in data.panels:
@@ -125,7 +129,13 @@ def _residual_limit(data: FigureData) -> float:
             r = residual(panel.forecasts[entry.name], panel.measured, data.metric, data.floor)
             if np.isfinite(r).any():
                 largest = max(largest, float(np.nanmax(np.abs(r))))
-    return max(2.0 * data.tolerance, 1.15 * largest)
+    return max(2.0 * data.tolerance if _tolerance_drawn(data) else 0.0, 1.15 * largest, 1e-12)
+
+
+def _tolerance_drawn(data: FigureData) -> bool:
+    """The residual is the scored error's signed form only for these metrics; for regret,
+    discordance and mismatch the tolerance is not in the residual's units and is not drawn."""
+    return data.metric in ("log_ratio", "rel_error", "abs_error")
 
 
 # Layout, in inches: fixed, so that the same numbers always give the same picture.
@@ -146,6 +156,7 @@ class _Layout:
     header: float
     title: tuple[str, ...]
     legend_cols: int
+    ticks_h: float
 
 
 def _layout(data: FigureData) -> _Layout:
@@ -159,9 +170,11 @@ def _layout(data: FigureData) -> _Layout:
     legend_cols = 2 if cols > 1 else 1
     legend_rows = math.ceil((len(data.entries) + 2) / legend_cols)
     header = 0.12 + LINE_H * len(title) + 0.06 + LEGEND_ROW_H * legend_rows + 0.04
-    block = TITLE_H + VALUE_H + GAP_H + RESID_H + TICKS_H
+    tick_lines = max((t.count("\n") + 1 for p in data.panels for t in p.ticks), default=1)
+    ticks_h = TICKS_H + 0.13 * (tick_lines - 1)
+    block = TITLE_H + VALUE_H + GAP_H + RESID_H + ticks_h
     height = header + rows * block + XLABEL_H + 0.1
-    return _Layout(rows, cols, panel_w, width, height, header, title, legend_cols)
+    return _Layout(rows, cols, panel_w, width, height, header, title, legend_cols, ticks_h)
 
 
 def size_px(data: FigureData) -> tuple[int, int]:
@@ -206,7 +219,7 @@ def draw(data: FigureData, path: str | Path) -> Path:
         for index, panel in enumerate(data.panels):
             row, col = divmod(index, cols)
             x0 = LEFT + col * (panel_w + WGAP)
-            y0 = header + row * (TITLE_H + VALUE_H + GAP_H + RESID_H + TICKS_H) + TITLE_H
+            y0 = header + row * (TITLE_H + VALUE_H + GAP_H + RESID_H + layout.ticks_h) + TITLE_H
             top = figure.add_axes(rect(x0, y0, panel_w, VALUE_H))
             bottom = figure.add_axes(rect(x0, y0 + VALUE_H + GAP_H, panel_w, RESID_H), sharex=top)
             if first_value is None:
@@ -250,6 +263,8 @@ def draw(data: FigureData, path: str | Path) -> Path:
         handles.append(Line2D([], [], color="#444444", linestyle=":", lw=1.0))
         labels.append(
             f"residual panels: {data.residual_label}; dotted: ±{data.tolerance:g} (tolerance)"
+            if _tolerance_drawn(data)
+            else f"residual panels: {data.residual_label} (the tolerance {data.tolerance:g} applies to the {data.metric})"
         )
         figure.legend(
             handles,
@@ -345,8 +360,9 @@ def _draw_panel(data, panel: Panel, top, bottom, styles, limit: float) -> None:
             x, -np.nan_to_num(rband), np.nan_to_num(rband), color=BAND_COLOR, alpha=0.6, lw=0
         )
     bottom.axhline(0.0, color=MEASURED_COLOR, lw=0.8, zorder=2)
-    for sign in (-1, 1):
-        bottom.axhline(sign * data.tolerance, color="#444444", lw=1.0, linestyle=":", zorder=2)
+    if _tolerance_drawn(data):
+        for sign in (-1, 1):
+            bottom.axhline(sign * data.tolerance, color="#444444", lw=1.0, linestyle=":", zorder=2)
     bottom.set_ylim(-limit, limit)
     if data.horizon is not None and np.nanmax(np.where(np.isfinite(m), m, 0)) >= data.horizon:
         top.axhline(data.horizon, color="#999999", lw=0.8, linestyle="--")
@@ -367,7 +383,7 @@ def _draw_panel(data, panel: Panel, top, bottom, styles, limit: float) -> None:
         bottom.xaxis.set_minor_locator(NullLocator())
     if categorical:
         top.set_xticks(x)
-        bottom.set_xticks(x, panel.ticks, rotation=0 if len(panel.ticks) <= 5 else 30)
+        bottom.set_xticks(x, panel.ticks, fontsize=7.5 if len(panel.ticks) > 4 else 8)
         top.set_xlim(x[0] - 0.5, x[-1] + 0.5)
     title = textwrap.fill(panel.title, 52) if panel.title else ""
     top.set_title(title, loc="left", fontsize=8.5)
