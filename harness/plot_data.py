@@ -29,7 +29,7 @@ __all__ = [
 
 #: Bump when the drawing changes in a way the plotted numbers do not show (new elements, layout),
 #: so that every figure's digest, hence its file name, changes and the board is redrawn.
-PLOT_VERSION = 4
+PLOT_VERSION = 5
 DPI = 100
 SYMBOL = {
     "pass": "✓",
@@ -106,6 +106,7 @@ class FigureData:
     panels: tuple[Panel, ...]
     entries: tuple[Entry, ...]
     extra: Mapping[str, Any] = field(default_factory=dict)
+    ylabels: tuple[str, ...] = ()
 
     def digest(self, length: int = 12) -> str:
         """Hash of the plotted numbers (4 significant digits) and :data:`PLOT_VERSION`."""
@@ -119,6 +120,7 @@ class FigureData:
             "text": [self.benchmark, self.tier, self.title, self.subtitle, self.xlabel],
             "axes": [self.ylabel, self.residual_label, self.metric],
             "flags": [self.xlog, self.ylog, self.xticks_at_points],
+            "ylabels": list(self.ylabels),
             "numbers": r([self.floor, self.tolerance, self.horizon or 0.0]),
             "panels": [
                 {
@@ -218,6 +220,8 @@ def figure_data(benchmark: Benchmark, scores: Mapping[str, Score]) -> FigureData
             f" ({reason})" if point.status != reason else ""
         )
 
+    if benchmark.target.quantity_class.shape_kind == "label":  # a mode has no standard error
+        sem = {k: np.full(v.shape, np.nan) for k, v in sem.items()}
     kind = benchmark.target.quantity_class.shape_kind
     display = DISPLAY.get(benchmark.target.quantity, {})
     quantity = benchmark.target.quantity_class
@@ -305,6 +309,7 @@ def figure_data(benchmark: Benchmark, scores: Mapping[str, Score]) -> FigureData
         xticks_at_points=kind == "scalar" and not benchmark.groups,
         panels=tuple(panels),
         entries=entries,
+        ylabels=tuple(getattr(quantity, "labels", ())) if kind == "label" else (),
     )
 
 

@@ -369,6 +369,8 @@ def _draw_panel(data, panel: Panel, top, bottom, styles, limit: float) -> None:
         top.text(x[0], data.horizon, " censored", va="bottom", fontsize=7, color="#666666")
     if data.ylog:
         top.set_yscale("log")
+    if data.ylabels:
+        top.set_yticks(range(len(data.ylabels)), data.ylabels)
     if data.xlog:
         if (x <= 0).any():
             top.set_xscale("symlog", linthresh=1.0, linscale=0.35)
