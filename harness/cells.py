@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .derive import argmin_log2, derive_values, regret
+from .derive import argmin_log2, derive_values, point_values, regret
 from .hashing import canonical_json
 from .measure import Measurements
 from .spec import Benchmark, Tolerance
@@ -265,9 +265,16 @@ def build_cells(benchmark: Benchmark, measurements: Measurements) -> Cells | Non
         derived_center, derived_reps, unit_of, curves = [], [], [], []
         for group in benchmark.groups:
             x = np.asarray(group.x)
-            own = np.stack([center[point_of == i] for i in group.members])  # (P, Cp)
+            derive, grid_of = target.derive, lambda i: points[i].grid
+            own = np.stack(
+                [point_values(center[point_of == i], derive, grid_of(i)) for i in group.members]
+            )  # (P, Cp)
             reps = np.stack(
-                [replicates[:, point_of == i] for i in group.members], axis=1
+                [
+                    point_values(replicates[:, point_of == i], derive, grid_of(i))
+                    for i in group.members
+                ],
+                axis=1,
             )  # (B, P, Cp)
             value, value_reps = (
                 derive_values(x, own, target.derive),

@@ -16,7 +16,12 @@ value per cell:
   over the points with ``x`` in ``range``;
 - ``argmin``: ``log2`` of the ``x`` minimizing a scalar ``ȳ``, refined by the vertex of the parabola
   through the minimum and its two neighbours in ``log2 x`` (not refined at the ends of the grid);
-- ``min``: the smallest ``ȳ_j`` of the group, per cell (e.g. the loss at the optimal learning rate).
+- ``min``: the smallest ``ȳ_j`` of the group, per cell (e.g. the loss at the optimal learning rate);
+- ``steps_to``: for a curve quantity, the fewest steps over the group to reach ``level``: per point
+  the first step at which the statistic's curve ``ȳ_j(t)`` falls to ``level`` or below (linear in
+  steps between the two grid steps that bracket the crossing; the horizon if it never does), then
+  the smallest over the group. McCandlish et al. 2018 (arXiv:1812.06162, sec. 2.3) count the steps
+  to a target loss this way: on the mean training curve, at the best learning rate per batch size.
 
 An ``argmin`` may be **anchored** (``anchor: {model.widths: [64, 64]}``): the derived value of a
 group is then the *shift* ``log2 x*(group) − log2 x*(anchor)`` of its optimum from the optimum of
@@ -43,7 +48,16 @@ import numpy as np
 
 from .schema import Bool, Checker, Enum, Float, ListOf, MappingOf, Param, Record, Str, Validator
 
-__all__ = ["DERIVE", "Derive", "argmin_log2", "derive_values", "regret", "slope"]
+__all__ = [
+    "DERIVE",
+    "Derive",
+    "argmin_log2",
+    "crossing_steps",
+    "derive_values",
+    "point_values",
+    "regret",
+    "slope",
+]
 
 
 class _AnyValue(Validator):
@@ -59,8 +73,9 @@ class _AnyValue(Validator):
 DERIVE = Record(
     {
         "kind": Param(
-            Enum(("slope", "argmin", "min")),
-            doc="slope: log-log slope over x; argmin: log2 of the minimizing x; min: the minimum",
+            Enum(("slope", "argmin", "min", "steps_to")),
+            doc="slope: log-log slope over x; argmin: log2 of the minimizing x; min: the minimum; "
+            "steps_to: the fewest steps over x for the curve to fall to level",
         ),
         "x": Param(
             Str(), doc="the swept setting path that varies within a group, e.g. model.width"
@@ -69,6 +84,9 @@ DERIVE = Record(
         "log_y": Param(Bool(), True, doc="slope: use ln of the statistic"),
         "range": Param(
             ListOf(Float(), min_len=2, max_len=2), None, doc="slope: fit only x in [lo, hi]"
+        ),
+        "level": Param(
+            Float(gt=0), None, doc="steps_to: the level the curve statistic must fall to"
         ),
         "anchor": Param(
             MappingOf(_AnyValue()),
@@ -90,6 +108,7 @@ class Derive:
     log_y: bool = True
     range: tuple[float, float] | None = None
     anchor: Mapping[str, Any] | None = None
+    level: float | None = None
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Derive:
@@ -101,13 +120,16 @@ class Derive:
             spec["log_y"],
             None if bounds is None else (float(bounds[0]), float(bounds[1])),
             spec.get("anchor"),
+            None if spec.get("level") is None else float(spec["level"]),
         )
 
     def hashed(self) -> dict[str, Any]:
-        """The fields that enter content hashes (``anchor`` only when set, so keys stay stable)."""
+        """The fields that enter content hashes (``anchor`` and ``level`` only when set, so keys of
+        earlier targets stay stable)."""
         out = dict(self.__dict__)
-        if out["anchor"] is None:
-            del out["anchor"]
+        for optional in ("anchor", "level"):
+            if out[optional] is None:
+                del out[optional]
         return out
 
     def mask(self, x: np.ndarray) -> np.ndarray:
@@ -121,7 +143,7 @@ class Derive:
         """Problems with one group: too few points, non-positive x on a log axis, a non-scalar argmin."""
         xs = np.asarray(x, dtype=np.float64)
         used = int(self.mask(xs).sum())
-        need = {"slope": 2, "argmin": 3, "min": 1}[self.kind]
+        need = {"slope": 2, "argmin": 3, "min": 1, "steps_to": 1}[self.kind]
         if used < need:
             checker.issue(
                 path,
@@ -135,6 +157,8 @@ class Derive:
             )
         if self.anchor is not None and self.kind != "argmin":
             checker.issue(f"{path}.anchor", "only an argmin can be anchored")
+        if (self.kind == "steps_to") != (self.level is not None):
+            checker.issue(f"{path}.level", "steps_to needs a level; only steps_to takes one")
 
 
 def slope(x: np.ndarray, y: np.ndarray, derive: Derive) -> np.ndarray:
@@ -193,11 +217,45 @@ def argmin_log2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(ok, vertex, lx[best].astype(np.float64))[..., None]
 
 
+def crossing_steps(grid: np.ndarray, curve: np.ndarray, level: float) -> np.ndarray:
+    """First step at which ``curve`` (``(..., T)`` on the steps ``grid``) is ``≤ level``: ``(..., 1)``.
+
+    Between the bracketing grid steps ``g_{i−1} < g_i`` the crossing is placed linearly,
+    ``g_{i−1} + (g_i − g_{i−1})(ȳ_{i−1} − level)/(ȳ_{i−1} − ȳ_i)``; ``g_0`` if the curve starts at
+    or below the level; ``g_{T−1}`` (the horizon: censored) if it never gets there. NaN counts as
+    above every level.
+    """
+    g = np.asarray(grid, dtype=np.float64)
+    c = np.where(np.isnan(curve), np.inf, np.asarray(curve, dtype=np.float64))
+    below = c <= level
+    first = np.argmax(below, axis=-1)[..., None]
+    hit = np.take_along_axis(below, first, -1)[..., 0]
+    before = np.maximum(first - 1, 0)
+    prev = np.take_along_axis(c, before, -1)[..., 0]
+    here = np.take_along_axis(c, first, -1)[..., 0]
+    with np.errstate(all="ignore"):
+        frac = np.clip((prev - level) / (prev - here), 0.0, 1.0)
+    frac = np.where(np.isfinite(frac), frac, 1.0)
+    g_prev, g_here = g[before[..., 0]], g[first[..., 0]]
+    steps = np.where(first[..., 0] == 0, g[0], g_prev + frac * (g_here - g_prev))
+    return np.where(hit, steps, g[-1])[..., None]
+
+
+def point_values(y: np.ndarray, derive: Derive, grid: np.ndarray | None) -> np.ndarray:
+    """A point's statistic as the derivation uses it: its crossing step for ``steps_to`` (``(..., 1)``),
+    else unchanged."""
+    if derive.kind != "steps_to":
+        return y
+    assert grid is not None and derive.level is not None
+    return crossing_steps(grid, y, derive.level)
+
+
 def derive_values(x: np.ndarray, y: np.ndarray, derive: Derive) -> np.ndarray:
-    """The derived value of a group from its per-point statistics ``y`` (``(..., P, C)``)."""
+    """The derived value of a group from its per-point values ``y`` (``(..., P, C)``; for
+    ``steps_to``, the crossing steps of :func:`point_values`)."""
     if derive.kind == "slope":
         return slope(x, y, derive)
-    if derive.kind == "min":
+    if derive.kind in ("min", "steps_to"):
         with np.errstate(invalid="ignore"):
             return np.min(np.where(np.isnan(y), np.inf, y), axis=-2)
     return argmin_log2(x, y)

@@ -326,6 +326,8 @@ def _derived_label(benchmark: Benchmark) -> str:
         return f"{logs}slope of {quantity} in {x}"
     if derive.kind == "min":
         return f"minimum of {quantity} over {x}"
+    if derive.kind == "steps_to":
+        return f"steps to {derive.level:g} (fewest over {x})"
     if getattr(derive, "anchor", None) is not None:
         return f"shift of log2 optimal {x} from the anchor"
     return f"log2 of the optimal {x}"

@@ -139,6 +139,8 @@ class Problem:
         x: for a derived target, the group's values of ``target.derive.x``.
         anchor_members / anchor_x: for an anchored argmin (the forecast is the shift of
             ``log2 x*`` from the anchor's optimum), the settings and ``x`` values of the anchor.
+        member_grids: for a derived target of a curve quantity, the observation steps of each
+            member (``grid`` is the first's).
     """
 
     benchmark: str
@@ -154,6 +156,7 @@ class Problem:
     x: np.ndarray | None = None
     anchor_members: tuple[Mapping[str, Any], ...] = ()
     anchor_x: np.ndarray | None = None
+    member_grids: tuple[np.ndarray, ...] = ()
 
     POPULATION_STREAM: ClassVar[str] = "population"
 
@@ -199,6 +202,9 @@ class Problem:
                 copy.deepcopy(dict(benchmark.points[i].setting)) for i in group.anchor
             ),
             anchor_x=np.asarray(group.anchor_x, dtype=np.float64) if group.anchor else None,
+            member_grids=tuple(
+                np.asarray(p.grid, dtype=np.int64) for p in points if p.grid is not None
+            ),
         )
 
     @classmethod

@@ -381,7 +381,9 @@ def _groups(points: Sequence[Point], target: Target, checker: Checker) -> list[G
                 )
                 continue
             ref = sorted(found, key=lambda p: float(p.coords[derive.x]))
-        shape = () if derive.kind == "argmin" else members[0].shape
+        if derive.kind == "steps_to" and members[0].grid is None:
+            checker.issue("target.derive.kind", "steps_to needs a curve quantity (target.grid)")
+        shape = () if derive.kind in ("argmin", "steps_to") else members[0].shape
         key_of: dict[str, Any] = {"points": [p.key for p in members], "derive": derive.hashed()}
         if ref:
             key_of["anchor"] = [p.key for p in ref]

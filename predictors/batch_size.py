@@ -40,6 +40,7 @@ import numpy as np
 from harness.derive import argmin_log2
 from harness.predictor import Abstain, Forecast, Problem
 
+from .batch_steps import applies, steps_forecast
 from .sgd_linreg import expected_loss_curve, initial_error_moments
 
 __all__ = [
@@ -61,6 +62,12 @@ def gradient_noise_scale(
     return 1.0 + float(np.sum(lam**2)) * (float(e @ (lam * e)) + noise_variance) / float(
         e @ (lam**3 * e)
     )
+
+
+def _initial_noise_scale(problem: Problem) -> float:
+    """``B_noise`` at a zero initialization (error ``e = −w*``)."""
+    task = problem.population()
+    return gradient_noise_scale(task.eigenvalues, -task.teacher, task.noise_variance)
 
 
 def _batch(setting: Mapping[str, Any]) -> int:
@@ -138,7 +145,8 @@ class RecursionOptimum:
 
 
 class CriticalBatchSize:
-    """McCandlish et al. 2018: η*(B) ∝ 1/(1 + B_noise/B), with B_noise at initialization."""
+    """McCandlish et al. 2018: η*(B) ∝ 1/(1 + B_noise/B) and S(B) = S_min(1 + B_noise/B), with
+    B_noise at initialization (the steps: :mod:`predictors.batch_steps`)."""
 
     name = "critical-batch-size"
     version = "1"
@@ -152,6 +160,8 @@ class CriticalBatchSize:
     )
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
+        if applies(problem):
+            return steps_forecast(problem, "critical", b_noise=_initial_noise_scale)
         abstain = _anchored(problem)
         if abstain is not None:
             return abstain
@@ -159,11 +169,9 @@ class CriticalBatchSize:
             return Abstain("B_noise is computed for a linear model on gaussian_linear data")
         if problem.get("optimizer.kind") != "sgd":
             return Abstain("SGD")
-        task = problem.population()
-        init = problem.get("model.init")
-        if init["kind"] != "zeros":
+        if problem.get("model.init")["kind"] != "zeros":
             return Abstain("B_noise at a deterministic (zero) initialization")
-        b_noise = gradient_noise_scale(task.eigenvalues, -task.teacher, task.noise_variance)
+        b_noise = _initial_noise_scale(problem)
         b, b0 = _batch(problem.setting), _batch(problem.anchor_members[0])
         shift = math.log2((1.0 + b_noise / b0) / (1.0 + b_noise / b))
         return Forecast(mean=shift, notes=f"B_noise = {b_noise:.3f}")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from harness.cells import build_cells
-from harness.derive import Derive, argmin_log2, regret, slope
+from harness.derive import Derive, argmin_log2, crossing_steps, regret, slope
 from harness.errors import SpecError
 from harness.measure import Measurements
 from harness.predict import PredictionRecord, problems_of
@@ -341,4 +341,104 @@ def test_anchor_and_rank_spec_errors(
 ) -> None:
     with pytest.raises(SpecError) as info:
         load(tmp_path, extra, tolerance)
+    assert words in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# steps to a level (the fewest steps over a swept axis for a curve to reach it)
+
+
+def test_crossing_steps_against_a_loop() -> None:
+    rng = np.random.default_rng(3)
+    grid = np.array([0, 3, 7, 12, 20, 33])
+    curves = np.exp(-rng.uniform(0.02, 0.2, (50, 1)) * grid) + 0.05 * rng.standard_normal((50, 6))
+    level = 0.4
+    got = crossing_steps(grid, curves, level)[:, 0]
+    for curve, steps in zip(curves, got, strict=True):
+        expected = float(grid[-1])  # never: the horizon
+        for i, value in enumerate(curve):
+            if value <= level:
+                if i == 0:
+                    expected = float(grid[0])
+                else:
+                    a, b = curve[i - 1], value
+                    expected = grid[i - 1] + (grid[i] - grid[i - 1]) * (a - level) / (a - b)
+                break
+        assert steps == pytest.approx(expected)
+    # NaN is above every level: nothing to interpolate from, the crossing is the step below it
+    assert crossing_steps(grid, np.array([1.0, np.nan, 0.1, 0, 0, 0]), 0.5)[0] == 7.0
+
+
+CURVE_SPEC = """
+id: steps
+version: 1
+pillar: hyperparameters
+title: t
+claim: c
+references: [r]
+setting:
+  data: {kind: gaussian_linear, d: 8, spectrum_exponent: 1.5, target_exponent: 1.5, noise_std: 0.1}
+  model: {kind: linear, init: zeros}
+  optimizer: {kind: sgd, lr: 0.1, batch_size: 1}
+  train_size: online
+  steps: 40
+sweep:
+  optimizer.batch_size: [1, 4]
+  optimizer.lr: [0.25, 0.5, 1.0]
+seeds: 16
+target:
+  quantity: population_loss
+  grid: {kind: linear, num: 11}
+  derive: DERIVE
+tolerance: {metric: log_ratio, value: 0.05}
+baseline: gd-population
+"""
+
+
+def load_curve(tmp_path: Path, derive: str) -> Benchmark:
+    folder = tmp_path / "benchmarks" / "hyperparameters"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "steps.yaml"
+    path.write_text(textwrap.dedent(CURVE_SPEC).replace("DERIVE", derive))
+    return load_benchmark(path)
+
+
+def test_steps_to_derive_scores_the_fewest_steps(tmp_path: Path) -> None:
+    b = load_curve(tmp_path, "{kind: steps_to, x: optimizer.lr, level: 0.5}")
+    assert [g.label for g in b.groups] == ["batch_size=1", "batch_size=4"]
+    # synthetic curves exp(−r t) with r = lr·batch_size/4: the level 0.5 is reached at ln 2/r,
+    # fewest at the largest learning rate; on the linear grid (every 4 steps) the crossing is linear
+    values = {}
+    for p in b.points:
+        rate = p.setting["optimizer"]["lr"] * p.setting["optimizer"]["batch_size"] / 4
+        curve = np.exp(-rate * np.asarray(p.grid, dtype=float))
+        values[p.index] = np.tile(curve, (b.seeds, 1))
+    measured = Measurements(b, values, {i: 0 for i in values})
+    expected = [
+        float(
+            crossing_steps(np.asarray(b.points[g.members[-1]].grid), values[g.members[-1]][0], 0.5)[
+                0
+            ]
+        )
+        for g in b.groups
+    ]
+    assert expected[1] < expected[0] < 40
+    right = records("right", expected)
+    slow = records("slow", [2 * e for e in expected])
+    scores = score_benchmark(b, measured, {"right": right, "slow": slow})
+    assert scores["right"].error == pytest.approx(0.0, abs=1e-12)
+    assert scores["right"].verdict == "pass"
+    assert scores["slow"].error == pytest.approx(np.log(2.0)) and scores["slow"].verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    ("derive", "words"),
+    [
+        ("{kind: steps_to, x: optimizer.lr}", "steps_to needs a level"),
+        ("{kind: min, x: optimizer.lr, level: 0.5}", "only steps_to takes one"),
+    ],
+)
+def test_steps_to_spec_errors(tmp_path: Path, derive: str, words: str) -> None:
+    with pytest.raises(SpecError) as info:
+        load_curve(tmp_path, derive)
     assert words in str(info.value)

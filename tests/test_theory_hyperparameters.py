@@ -5,15 +5,22 @@ rule, one-step losses, a random-walk simulation of rotational equilibrium, and a
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from predictors.batch_size import gradient_noise_scale
+from harness.derive import crossing_steps
+from harness.predict import problems_of
+from harness.predictor import Problem
+from harness.spec import load_benchmark
+from predictors.baselines import GDPopulation
+from predictors.batch_size import CriticalBatchSize, gradient_noise_scale
+from predictors.batch_steps import infinite_batch_min_steps
 from predictors.rotational import equilibrium_angular_update, equilibrium_norm, mlp_gradients
 from predictors.saxe import half_time_discrete, half_time_flow
-from predictors.sgd_linreg import expected_loss_curve
+from predictors.sgd_linreg import SGDRecursion, expected_loss_curve
 from predictors.stepwise import stepwise_half_times
 from predictors.width_transfer import width_shift
 
@@ -60,6 +67,87 @@ def test_optimal_one_step_rate_is_mccandlish(batch: int) -> None:
     losses = [expected_loss_curve(lam, e**2, sigma**2, r, batch, 1)[1] for r in rates]
     best = rates[int(np.argmin(losses))]
     assert best == pytest.approx(eps_max / (1 + b_noise / batch), rel=2e-3)
+
+
+STEPS_SPEC = """
+id: steps
+version: 1
+pillar: hyperparameters
+title: t
+claim: c
+references: [r]
+setting:
+  data: {kind: gaussian_linear, d: 8, spectrum_exponent: 1.5, target_exponent: 1.5, noise_std: 0.2}
+  model: {kind: linear, init: zeros}
+  optimizer: {kind: sgd, lr: 0.1, batch_size: 2}
+  train_size: online
+  steps: 60
+sweep:
+  optimizer.lr: [0.3, 0.6]
+seeds: 4
+target:
+  quantity: population_loss
+  grid: {kind: linear, num: 31}
+  derive: {kind: steps_to, x: optimizer.lr, level: 0.2}
+tolerance: {metric: log_ratio, value: 0.05}
+baseline: gd-population
+"""
+
+
+def steps_problem(tmp_path: Path) -> Problem:
+    folder = tmp_path / "benchmarks" / "hyperparameters"
+    folder.mkdir(parents=True)
+    (folder / "steps.yaml").write_text(STEPS_SPEC)
+    (problem,) = problems_of(load_benchmark(folder / "steps.yaml"))
+    return problem
+
+
+def test_steps_to_a_level_match_monte_carlo_sgd(tmp_path: Path) -> None:
+    """The recursion's fewest steps to the level against 40,000 simulated online-SGD runs (numpy)."""
+    problem = steps_problem(tmp_path)
+    forecast = SGDRecursion().predict(problem)
+    task = problem.population()
+    lam, w_star, sigma = task.eigenvalues, task.teacher, math.sqrt(task.noise_variance)
+    rng = np.random.default_rng(1)
+    runs, batch = 40_000, 2
+    fewest = np.inf
+    for member, grid in zip(problem.members, problem.member_grids, strict=True):
+        lr, w, curve = member["optimizer"]["lr"], np.zeros((runs, lam.size)), []
+        for _ in range(member["steps"] + 1):
+            e = w - w_star
+            curve.append(0.5 * (np.mean(e**2 @ lam) + sigma**2))
+            x = rng.standard_normal((runs, batch, lam.size)) * np.sqrt(lam)
+            residual = np.einsum("rbd,rd->rb", x, e) - sigma * rng.standard_normal((runs, batch))
+            w = w - lr / batch * np.einsum("rbd,rb->rd", x, residual)
+        fewest = min(fewest, float(crossing_steps(grid, np.asarray(curve)[grid], 0.2)[0]))
+    assert 5 < fewest < 50
+    assert float(forecast.mean) == pytest.approx(fewest, rel=0.02)
+
+
+def test_infinite_batch_steps_against_gradient_descent(tmp_path: Path) -> None:
+    """S_min (closed form, bisection) against gradient descent iterated step by step at the lr found."""
+    problem = steps_problem(tmp_path)
+    s_min = infinite_batch_min_steps(problem, 0.2)
+    task = problem.population()
+    lam, w_star = task.eigenvalues, task.teacher
+
+    def steps_by_iteration(lr: float) -> float:
+        e, previous = -w_star.copy(), None
+        for t in range(10_000):
+            loss = 0.5 * (e @ (lam * e) + task.noise_variance)
+            if loss <= 0.2:
+                return t if previous is None else t - 1 + (previous - 0.2) / (previous - loss)
+            previous, e = loss, e - lr * lam * e
+        return math.inf
+
+    rates = 2.0 ** np.arange(-8.0, np.log2(2.0 / lam.max()), 1 / 64)
+    assert s_min == pytest.approx(min(steps_by_iteration(r) for r in rates), rel=1e-9)
+    # the forecasts of the three predictors: GD at the group's rates ≥ S_min; McCandlish's ≥ S_min
+    gd = float(GDPopulation().predict(problem).mean)
+    assert s_min <= gd
+    critical = CriticalBatchSize().predict(problem)
+    b_noise = gradient_noise_scale(lam, -w_star, task.noise_variance)
+    assert float(critical.mean) == pytest.approx(s_min * (1 + b_noise / 2))
 
 
 # --------------------------------------------------------------------------------------------

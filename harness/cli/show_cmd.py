@@ -159,6 +159,8 @@ def main(args: argparse.Namespace) -> int:
         derive = benchmark.target.derive
         shift = " shift" if derive.anchor is not None else ""
         measured = f"{derive.kind}{shift} over {derive.x} ± se"
+        if derive.kind == "steps_to":
+            measured = f"steps to {derive.level:g}, fewest over {derive.x} ± se"
     print(tabulate(rows, headers=["group" if benchmark.groups else "point", measured, *headers]))
     if benchmark.target.quantity_class.shape_kind == "curve" and not benchmark.groups:
         print("(curves: the last grid step; `--json` or `--plot FILE` show every step)")
