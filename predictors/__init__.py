@@ -48,6 +48,8 @@ BUILTIN: dict[str, str] = {
     "critical-batch-size": "predictors.batch_size:CriticalBatchSize",
     "batch-scaling-rule": "predictors.batch_size:ScalingRule",
     "no-rescaling": "predictors.batch_size:NoRescaling",
+    # batch-size-rules
+    "scaling-rules": "predictors.scaling_rules:ScalingRules",
     # committee-machine, committee-machine-escape
     "saad-solla-ode": "predictors.committee:SaadSollaODE",
     "exponential-decay": "predictors.committee:ExponentialDecay",

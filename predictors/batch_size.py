@@ -202,6 +202,7 @@ class NoRescaling(ScalingRule):
 
     name = "no-rescaling"
     kind = "baseline"
+    quantities = ("population_loss", "excess_test_loss", "test_loss", "train_loss")
     references = ("catalogue H2 baseline",)
 
     def exponent(self, optimizer: str) -> float | None:
