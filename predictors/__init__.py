@@ -50,6 +50,7 @@ BUILTIN: dict[str, str] = {
     "no-rescaling": "predictors.batch_size:NoRescaling",
     # batch-size-rules
     "scaling-rules": "predictors.scaling_rules:ScalingRules",
+    "noise-scale-rule": "predictors.noise_scale:NoiseScaleRule",
     # committee-machine, committee-machine-escape
     "saad-solla-ode": "predictors.committee:SaadSollaODE",
     "exponential-decay": "predictors.committee:ExponentialDecay",

@@ -18,6 +18,7 @@ from harness.predict import problems_of
 from harness.predictor import Abstain, Forecast
 from harness.spec import Benchmark, load_benchmark
 from predictors.batch_size import NoRescaling
+from predictors.noise_scale import gradient_moments, init_mlp, mcc_shift, simple_noise_scale
 from predictors.scaling_rules import ScalingRules, adam_sde_invariants, square_root_rule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,3 +190,43 @@ def test_excess_test_loss_is_the_test_loss_less_the_noise_floor() -> None:
     gap = out[0.5, "test_loss"] - out[0.5, "excess_test_loss"]
     np.testing.assert_allclose(gap, 0.125, atol=0.008)
     assert np.all(out[0.5, "excess_test_loss"] > 0)
+
+
+# McCandlish's simple noise scale of an MLP at initialization (predictors/noise_scale.py)
+
+
+def test_gradient_moments_match_autograd_per_example() -> None:
+    import torch
+
+    rng = np.random.default_rng(5)
+    layers = init_mlp([5, 7, 6, 2], 1.3, rng)
+    layers = [(w, rng.standard_normal(b.shape) * 0.1) for w, b in layers]  # nonzero biases too
+    x, y = rng.standard_normal((40, 5)), rng.standard_normal((40, 2))
+    params = [torch.tensor(a, requires_grad=True) for w, b in layers for a in (w, b)]
+    rows = []
+    for i in range(len(x)):
+        h = torch.tensor(x[i])
+        for k in range(0, len(params) - 2, 2):
+            h = torch.relu(params[k] @ h + params[k + 1])
+        f = params[-2] @ h + params[-1]
+        loss = 0.5 * torch.sum((f - torch.tensor(y[i])) ** 2)
+        grads = torch.autograd.grad(loss, params)
+        rows.append(torch.cat([g.reshape(-1) for g in grads]).numpy())
+    g = np.stack(rows)  # (n, P): every per-example gradient
+    sums, square = gradient_moments(layers, x, y, "relu")
+    flat = np.concatenate([a.reshape(-1) for dw, db in sums for a in (dw, db)])
+    np.testing.assert_allclose(flat, g.sum(0), rtol=1e-10, atol=1e-12)
+    assert square == pytest.approx(float(np.sum(g**2)), rel=1e-10)
+    # B_simple from the explicit covariance of the per-example gradients
+    n = len(x)
+    cov = np.cov(g, rowvar=False)
+    mean = g.mean(0)
+    expected = np.trace(cov) / (mean @ mean - np.trace(cov) / n)
+    assert simple_noise_scale(layers, x, y, "relu") == pytest.approx(expected, rel=1e-9)
+
+
+def test_mccandlish_shift_interpolates_linear_rule_and_saturation() -> None:
+    # B ≪ B_noise: the linear rule; B ≫ B_noise: saturates at log2(1 + B_noise/B0)
+    assert mcc_shift(1e9, 32, 16) == pytest.approx(1.0, abs=1e-6)
+    assert mcc_shift(30.0, 1e9, 16) == pytest.approx(math.log2(1 + 30 / 16), rel=1e-6)
+    assert mcc_shift(30.0, 64, 16) == pytest.approx(math.log2((46 / 16) / (94 / 64)), rel=1e-12)
