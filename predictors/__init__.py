@@ -46,8 +46,10 @@ BUILTIN: dict[str, str] = {
     # batch-size-scaling
     "sgd-recursion-optimum": "predictors.batch_size:RecursionOptimum",
     "critical-batch-size": "predictors.batch_size:CriticalBatchSize",
-    "batch-scaling-rule": "predictors.batch_size:ScalingRule",
     "no-rescaling": "predictors.batch_size:NoRescaling",
+    # batch-size-rules
+    "scaling-rules": "predictors.scaling_rules:ScalingRules",
+    "noise-scale-rule": "predictors.noise_scale:NoiseScaleRule",
     # committee-machine, committee-machine-escape
     "saad-solla-ode": "predictors.committee:SaadSollaODE",
     "exponential-decay": "predictors.committee:ExponentialDecay",

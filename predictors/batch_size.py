@@ -21,10 +21,8 @@ fourth moment), so
 
 evaluated at initialization. The forecast shift is ``log2[(1 + B_noise/B0)/(1 + B_noise/B)]``.
 
-*Linear scaling rule* (Krizhevsky 2014; Goyal et al. 2017, arXiv:1706.02677; the SGD SDE of
-Li, Malladi & Arora 2021, arXiv:2102.12470): ``η ∝ B`` — for SGD, shift ``log2(B/B0)``; for Adam
-the square-root rule of Malladi et al. 2022 (arXiv:2205.10287, sec. 4), ``η ∝ √B``, shift
-``½ log2(B/B0)`` (with ``1 − β ∝ B`` and ``ε ∝ 1/√B``, which the spec's sweep applies).
+*Linear scaling rule* (``η ∝ B`` for SGD; the square-root rule for Adam): the predictor
+``scaling-rules``, :mod:`predictors.scaling_rules`.
 
 Baseline: no rescaling, shift 0.
 """
@@ -47,7 +45,6 @@ __all__ = [
     "CriticalBatchSize",
     "NoRescaling",
     "RecursionOptimum",
-    "ScalingRule",
     "gradient_noise_scale",
 ]
 
@@ -177,40 +174,22 @@ class CriticalBatchSize:
         return Forecast(mean=shift, notes=f"B_noise = {b_noise:.3f}")
 
 
-class ScalingRule:
-    """η ∝ B for SGD (linear scaling rule), η ∝ √B for Adam (square-root rule)."""
+class NoRescaling:
+    """The optimal learning rate does not depend on the batch size: shift 0.
 
-    name = "batch-scaling-rule"
+    (The rules that do rescale it, linear for SGD and square root for Adam, are
+    :class:`predictors.scaling_rules.ScalingRules`.)
+    """
+
+    name = "no-rescaling"
     version = "1"
-    kind = "theory"
-    quantities = ("population_loss",)
+    kind = "baseline"
+    quantities = ("population_loss", "excess_test_loss", "test_loss", "train_loss")
     fitted_on = ()
-    references = (
-        "Goyal et al. 2017, arXiv:1706.02677 (linear scaling rule)",
-        "Li, Malladi & Arora 2021, arXiv:2102.12470 (SGD SDE)",
-        "Malladi, Lyu, Panigrahi & Arora 2022, arXiv:2205.10287, sec. 4 (square-root rule for Adam)",
-    )
-
-    def exponent(self, optimizer: str) -> float | None:
-        return {"sgd": 1.0, "adam": 0.5}.get(optimizer)
+    references = ("catalogue H2 baseline",)
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
         abstain = _anchored(problem)
         if abstain is not None:
             return abstain
-        exponent = self.exponent(problem.get("optimizer.kind"))
-        if exponent is None:
-            return Abstain(f"no rule for {problem.get('optimizer.kind')!r}")
-        b, b0 = _batch(problem.setting), _batch(problem.anchor_members[0])
-        return Forecast(mean=exponent * math.log2(b / b0))
-
-
-class NoRescaling(ScalingRule):
-    """The optimal learning rate does not depend on the batch size."""
-
-    name = "no-rescaling"
-    kind = "baseline"
-    references = ("catalogue H2 baseline",)
-
-    def exponent(self, optimizer: str) -> float | None:
-        return 0.0
+        return Forecast(mean=0.0)

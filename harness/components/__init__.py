@@ -81,3 +81,4 @@ QUANTITIES.register("plateau_escape", "harness.components.quantities_committee:P
 QUANTITIES.register("feature_updates", "harness.components.quantities_scaling:FeatureUpdates")
 QUANTITIES.register("catapult_phase", "harness.components.quantities_catapult:CatapultPhase")
 QUANTITIES.register("catapult_dynamics", "harness.components.quantities_catapult:CatapultDynamics")
+QUANTITIES.register("excess_test_loss", "harness.components.quantities_excess:ExcessTestLoss")

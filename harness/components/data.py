@@ -15,7 +15,9 @@ Tasks may offer *capabilities* that observables and predictors rely on:
   :meth:`Task.evaluation_set`, so a test error over the pool *is* the population error;
 - ``teacher_svd``: :meth:`Task.teacher_svd` gives the singular value decomposition of a linear teacher;
 - ``chunked_sampling``: ``sample(k * n)`` consumes the stream exactly like ``k`` calls of
-  ``sample(n)``, so engines may draw many online batches at once.
+  ``sample(n)``, so engines may draw many online batches at once;
+- ``noise_free_labels``: :meth:`Task.noise_free` gives the labels without their noise,
+  ``E[y | x]``, so a test loss can be measured without the label-noise floor.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class Task:
     def evaluation_set(self) -> tuple[np.ndarray, np.ndarray]:
         """The whole finite population: inputs and *noise-free* labels, each example weighted equally."""
         raise NotImplementedError(f"{type(self).__name__} is not a finite pool")
+
+    def noise_free(self, x: np.ndarray) -> np.ndarray:
+        """The noise-free labels ``E[y | x]`` of inputs ``x`` ``(..., d_in)``: ``(..., d_out)``."""
+        raise NotImplementedError(f"{type(self).__name__} has no noise-free labels")
 
     def teacher_svd(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(U, s, V)`` with teacher ``T = U diag(s) Vᵀ``; ``U: (d_out, r)``, ``V: (d_in, r)``."""
@@ -380,7 +386,7 @@ class Digits(DataGenerator):
 
 
 class _TanhTeacherTask(Task):
-    capabilities = frozenset({"chunked_sampling"})
+    capabilities = frozenset({"chunked_sampling", "noise_free_labels"})
 
     def __init__(
         self, directions: np.ndarray, coefficients: np.ndarray, gain: float, noise_std: float
@@ -396,12 +402,15 @@ class _TanhTeacherTask(Task):
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         z = rng.standard_normal((n, self.d_in + 1))
         x = z[:, : self.d_in]
+        return x, self.noise_free(x) + self.noise_std * z[:, self.d_in :]
+
+    def noise_free(self, x: np.ndarray) -> np.ndarray:
         y = (
             np.tanh(self.gain * x @ self.directions.T)
             @ self.coefficients
             / np.sqrt(len(self.coefficients))
         )
-        return x, (y + self.noise_std * z[:, self.d_in])[:, None]
+        return y[..., None]
 
 
 class GaussianTanhTeacher(DataGenerator):
