@@ -24,7 +24,7 @@ from .derive import argmin_log2, derive_values, point_values, regret
 from .hashing import canonical_json
 from .measure import Measurements
 from .spec import Benchmark, Tolerance
-from .stats import bootstrap_index, bootstrap_rng, reduce
+from .stats import bootstrap_index, bootstrap_rng, reduce, replicate
 
 __all__ = ["Cells", "Ranking", "build_cells", "cell_errors"]
 
@@ -251,7 +251,7 @@ def build_cells(benchmark: Benchmark, measurements: Measurements) -> Cells | Non
     index = bootstrap_index(max(n, 1), bootstrap_rng(benchmark.id, benchmark.tier))
     center = reduce(values, target.statistic, quantiles=target.quantiles)
     replicates = (
-        reduce(values[index], target.statistic, axis=1, quantiles=target.quantiles)
+        replicate(values, index, target.statistic, quantiles=target.quantiles)
         if n
         else center[None]
     )

@@ -19,6 +19,7 @@ __all__ = [
     "bootstrap_index",
     "bootstrap_rng",
     "reduce",
+    "replicate",
     "resample",
     "small_sample_factor",
 ]
@@ -89,6 +90,29 @@ def bootstrap_index(n: int, rng: np.random.Generator, resamples: int = RESAMPLES
     return rng.integers(0, n, size=(resamples, n))
 
 
+#: Bootstrap gathers are done a block of columns at a time, at most this many values each (~32 MB),
+#: so a curve target with thousands of cells never materializes ``resamples × seeds × cells``.
+GATHER_BLOCK = 1 << 22
+
+
+def replicate(
+    values: np.ndarray,
+    index: np.ndarray,
+    statistic: str,
+    quantiles: tuple[float, ...] | None = None,
+) -> np.ndarray:
+    """The statistic of each bootstrap replicate: ``values`` ``(S, C)``, ``index`` ``(R, S)`` →
+    ``(R, C[, Q])``, computed over blocks of columns (each column's numbers are those of one gather
+    of the whole array: the statistic reduces along seeds, column by column)."""
+    rows, seeds = index.shape
+    width = max(1, GATHER_BLOCK // max(rows * seeds, 1))
+    blocks = [
+        reduce(values[:, start : start + width][index], statistic, axis=1, quantiles=quantiles)
+        for start in range(0, values.shape[1], width)
+    ]
+    return np.concatenate(blocks, axis=1)
+
+
 def resample(
     values: np.ndarray,
     statistic: str,
@@ -101,7 +125,7 @@ def resample(
     Each replicate draws ``S`` seed indices with replacement and applies them to every column.
     """
     index = bootstrap_index(values.shape[0], rng, resamples)
-    return reduce(values[index], statistic, axis=1, quantiles=quantiles)
+    return replicate(values, index, statistic, quantiles)
 
 
 def small_sample_factor(n: int) -> float:

@@ -206,3 +206,20 @@ def test_interval_coverage_is_roughly_nominal(krr: Benchmark) -> None:
         s = score(krr, measured, {"x": forecast("x", list(off))})["x"]
         inside += s.error_low <= true_error <= s.error_high
     assert inside / trials >= 0.8
+
+
+@pytest.mark.parametrize("statistic", ["mean", "median", "logmean"])
+def test_blockwise_replicates_equal_one_gather(
+    monkeypatch: pytest.MonkeyPatch, statistic: str
+) -> None:
+    """Replicates computed a few columns at a time are bit-identical to one gather of the array."""
+    from harness import stats
+
+    rng = np.random.default_rng(5)
+    values = np.exp(rng.standard_normal((9, 23)))
+    values[2, 4] = np.inf  # a diverged run
+    index = stats.bootstrap_index(9, rng, 50)
+    whole = stats.reduce(values[index], statistic, axis=1)
+    monkeypatch.setattr(stats, "GATHER_BLOCK", 50 * 9 * 4)  # four columns a block
+    blocks = stats.replicate(values, index, statistic)
+    np.testing.assert_array_equal(blocks, whole)
