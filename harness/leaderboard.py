@@ -527,11 +527,28 @@ def write_board(
     return written
 
 
+def board_orphans(root: str | Path, board: Board) -> list[Path]:
+    """Committed result files that no benchmark tier or predictor of the board reads
+    (:mod:`harness.orphans`)."""
+    from .orphans import orphaned_results
+
+    tiers = {tier: session.benchmarks for tier, session in board.sessions.items()}
+    names = {loaded.name for session in board.sessions.values() for loaded in session.predictors}
+    return orphaned_results(root, tiers, names)
+
+
 def check_board(root: str | Path, board: Board) -> list[str]:
     """Differences between the committed board and a fresh rendering (empty if up to date)."""
     paths = Paths(root)
     folder = paths.leaderboard
     problems = list(stale_reasons(board))
+    orphans = board_orphans(root, board)
+    if orphans:
+        first = orphans[0].relative_to(paths.root).as_posix()
+        problems.append(
+            f"{len(orphans)} committed result path(s) no current benchmark tier or predictor reads "
+            f"(e.g. {first}); remove them with theorybench leaderboard --prune"
+        )
     for name, text in (("leaderboard.json", json_text(board.payload)), ("index.html", board.html)):
         target = folder / name
         if not target.exists() or target.read_text(encoding="utf-8") != text:

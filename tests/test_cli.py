@@ -228,6 +228,32 @@ def test_check_claims(published: Path) -> None:
     )
 
 
+def test_orphaned_results_are_reported_and_pruned(published: Path, tmp_path: Path) -> None:
+    """Results nothing reads (a retired predictor's forecasts, an edited sweep's measurements) make
+    --check fail and --prune removes exactly them."""
+    root = tmp_path / "project"
+    shutil.copytree(published, root)
+    results = root / "leaderboard" / "results"
+    kept = sorted(p for p in results.rglob("*.json"))
+    bench = results / "measurements" / "tiny-linreg"
+    old_point = bench / "0123456789abcdef" / "torch-env"
+    old_point.mkdir(parents=True)
+    (old_point / "seed-0000.json").write_text("{}")
+    retired = results / "predictions" / "tiny-krr" / "retired-theory"
+    retired.mkdir(parents=True)
+    (retired / "0123456789abcdef.json").write_text("{}")
+    stale_forecast = next((results / "predictions" / "tiny-dln").glob("*/"))
+    (stale_forecast / "fedcba9876543210.json").write_text("{}")
+    check = run_cli(["leaderboard", "--check"], root)
+    assert check.returncode == 1 and "3 committed result path(s)" in check.stderr
+    assert "theorybench leaderboard --prune" in check.stderr
+    pruned = run_cli(["leaderboard", "--prune"], root)
+    assert pruned.returncode == 0 and "pruned 3 result file(s)" in pruned.stdout
+    assert not (bench / "0123456789abcdef").exists() and not retired.exists()
+    assert sorted(p for p in results.rglob("*.json")) == kept
+    assert run_cli(["leaderboard", "--check"], root).returncode == 0
+
+
 def test_importing_the_harness_imports_no_framework() -> None:
     code = (
         "import sys, harness, harness.spec, harness.scoring, harness.leaderboard, harness.cli, harness.plugins, "

@@ -6,6 +6,9 @@ and the figures in ``leaderboard/figures/``. Nothing is trained.
 rendering, if a figure they name is missing (figures are named by a digest of the numbers they
 plot), or if the committed results are missing or outdated.
 
+``--prune`` also deletes the committed results that no current benchmark tier or predictor reads
+(:mod:`harness.orphans`; ``--check`` reports them).
+
 ``--predictor FILE.py:Class`` renders a *preview* with that predictor added (its forecasts are
 computed locally, no training) into ``--out`` (default ``.theorybench/board/``), never over
 ``leaderboard/``: how a new predictor's row looks on the board before it is submitted.
@@ -17,7 +20,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..leaderboard import check_board, render_board, write_board
+from ..leaderboard import board_orphans, check_board, render_board, write_board
 from ..paths import find_root
 
 
@@ -40,14 +43,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redraw", action="store_true", help="draw every figure again, even if its file exists"
     )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="also delete committed results no current benchmark tier or predictor reads",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
     root = find_root(args.root) if args.root else find_root()
     extra = args.predictor or []
     out = Path(args.out) if args.out else (root / ".theorybench" / "board" if extra else None)
-    if extra and args.check:
-        print("error: --check checks the committed board; it takes no --predictor", file=sys.stderr)
+    if extra and (args.check or args.prune):
+        print(
+            "error: --check and --prune work on the committed board; they take no --predictor",
+            file=sys.stderr,
+        )
         return 2
     if extra and out is not None and out.resolve() == (root / "leaderboard").resolve():
         print(
@@ -68,6 +79,11 @@ def main(args: argparse.Namespace) -> int:
             return 1
         print("leaderboard is up to date")
         return 0
+    if args.prune:
+        from ..orphans import prune
+
+        orphans = board_orphans(root, board)
+        print(f"pruned {prune(orphans)} result file(s) in {len(orphans)} orphaned path(s)")
     written = write_board(root, board, out, redraw=args.redraw)
     for path in written:
         try:
