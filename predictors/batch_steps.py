@@ -45,7 +45,8 @@ def applies(problem: Problem) -> bool:
     return derive is not None and derive.kind == "steps_to" and derive.x == "optimizer.lr"
 
 
-def _applies(problem: Problem) -> Abstain | None:
+def _unsupported(problem: Problem) -> Abstain | None:
+    """Why the recursion cannot forecast this setting, or ``None``."""
     if problem.get("data.kind") != "gaussian_linear" or problem.get("model.kind") != "linear":
         return Abstain("exact only for a linear model on gaussian_linear data")
     if problem.get("optimizer.kind") != "sgd" or problem.get("train_size") != "online":
@@ -136,7 +137,7 @@ def steps_forecast(
     problem: Problem, kind: str, b_noise: Callable[[Problem], float] | None = None
 ) -> Forecast | Abstain:
     """Forecast of the ``batch-size-steps`` target by the recursion, gradient descent or McCandlish."""
-    abstain = _applies(problem)
+    abstain = _unsupported(problem)
     if abstain is not None:
         return abstain
     if kind == "recursion":
