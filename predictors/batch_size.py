@@ -45,6 +45,7 @@ __all__ = [
     "CriticalBatchSize",
     "NoRescaling",
     "RecursionOptimum",
+    "batch_shift_target",
     "gradient_noise_scale",
 ]
 
@@ -71,7 +72,9 @@ def _batch(setting: Mapping[str, Any]) -> int:
     return int(setting["optimizer"]["batch_size"])
 
 
-def _anchored(problem: Problem) -> Abstain | None:
+def batch_shift_target(problem: Problem) -> Abstain | None:
+    """Why the target is not the shift of the optimal learning rate between two batch sizes (an
+    argmin over ``optimizer.lr`` anchored at another integer batch size), or ``None`` if it is."""
     derive = problem.target.derive
     if derive is None or derive.kind != "argmin" or derive.x != "optimizer.lr":
         return Abstain("forecasts the optimal learning rate (an argmin over optimizer.lr)")
@@ -120,7 +123,7 @@ class RecursionOptimum:
         return float(argmin_log2(x, np.asarray(finals)[:, None])[0])
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
-        abstain = _anchored(problem)
+        abstain = batch_shift_target(problem)
         if abstain is not None:
             return abstain
         if problem.get("data.kind") != "gaussian_linear" or problem.get("model.kind") != "linear":
@@ -159,7 +162,7 @@ class CriticalBatchSize:
     def predict(self, problem: Problem) -> Forecast | Abstain:
         if applies(problem):
             return steps_forecast(problem, "critical", b_noise=_initial_noise_scale)
-        abstain = _anchored(problem)
+        abstain = batch_shift_target(problem)
         if abstain is not None:
             return abstain
         if problem.get("data.kind") != "gaussian_linear" or problem.get("model.kind") != "linear":
@@ -189,7 +192,7 @@ class NoRescaling:
     references = ("catalogue H2 baseline",)
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
-        abstain = _anchored(problem)
+        abstain = batch_shift_target(problem)
         if abstain is not None:
             return abstain
         return Forecast(mean=0.0)

@@ -40,6 +40,8 @@ import numpy as np
 
 from harness.predictor import Abstain, Forecast, Problem
 
+from .batch_size import batch_shift_target
+
 __all__ = [
     "NoiseScaleRule",
     "gradient_moments",
@@ -154,11 +156,9 @@ class NoiseScaleRule:
     )
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
-        derive = problem.target.derive
-        if derive is None or derive.kind != "argmin" or derive.x != "optimizer.lr":
-            return Abstain("forecasts the optimal learning rate (an argmin over optimizer.lr)")
-        if not problem.anchor_members:
-            return Abstain("forecasts the shift of the optimum from an anchor batch size")
+        abstain = batch_shift_target(problem)
+        if abstain is not None:
+            return abstain
         here, anchor = problem.setting, problem.anchor_members[0]
         opt = here["optimizer"]
         if opt["kind"] != "sgd" or anchor["optimizer"]["kind"] != "sgd":

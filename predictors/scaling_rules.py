@@ -38,6 +38,8 @@ from typing import Any
 
 from harness.predictor import Abstain, Forecast, Problem
 
+from .batch_size import batch_shift_target
+
 __all__ = ["ScalingRules", "adam_sde_invariants", "rule_exponent", "square_root_rule"]
 
 #: relative tolerance on the group's β and ε against the rule (the spec writes ~12 digits)
@@ -110,11 +112,9 @@ class ScalingRules:
     )
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
-        derive = problem.target.derive
-        if derive is None or derive.kind != "argmin" or derive.x != "optimizer.lr":
-            return Abstain("forecasts the optimal learning rate (an argmin over optimizer.lr)")
-        if not problem.anchor_members:
-            return Abstain("forecasts the shift of the optimum from an anchor batch size")
+        abstain = batch_shift_target(problem)
+        if abstain is not None:
+            return abstain
         here, anchor = problem.setting, problem.anchor_members[0]
         opt, ref = here["optimizer"], anchor["optimizer"]
         kind = opt["kind"]
