@@ -20,6 +20,7 @@ __all__ = ["MEASURE_VERSION", "harness_version", "machine"]
 MEASURE_VERSION = 1
 
 
+@cache
 def harness_version() -> str:
     try:
         return importlib.metadata.version("theorybench")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from scipy import stats as _scipy_stats
+from scipy import special as _special
 
 __all__ = [
     "MIN_SEEDS",
@@ -137,6 +137,4 @@ def small_sample_factor(n: int) -> float:
     """
     if n < 2:
         return float("inf")
-    return float(
-        np.sqrt(n / (n - 1)) * _scipy_stats.t.ppf(0.975, n - 1) / _scipy_stats.norm.ppf(0.975)
-    )
+    return float(np.sqrt(n / (n - 1)) * _special.stdtrit(n - 1, 0.975) / _special.ndtri(0.975))

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import StoreError
-from .hashing import jsonable
+from .hashing import canonical_json, jsonable
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -208,6 +208,9 @@ class StoreChain:
         self.promote = promote
         if write_to not in self.stores:
             self.stores.insert(0, write_to)
+        # measurements found, by key: planning a run and scoring it read the same records; only
+        # hits are kept (a miss may be written by this run), and a write drops its key
+        self._found: dict[str, dict[str, Any]] = {}
 
     def promoted(self, store: Store, record: dict[str, Any], kind: str) -> dict[str, Any]:
         """Return ``record`` (found in ``store``), copying it into ``write_to`` first when promoting."""
@@ -222,13 +225,18 @@ class StoreChain:
         return record
 
     def read_measurement(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        memo = canonical_json(key)
+        if memo in self._found:
+            return self._found[memo]
         for store in self.stores:
             found = store.read_measurement(key)
             if found is not None:
-                return self.promoted(store, found, "measurement")
+                self._found[memo] = self.promoted(store, found, "measurement")
+                return self._found[memo]
         return None
 
     def write_measurement(self, key: Mapping[str, Any], record: Mapping[str, Any]) -> Path:
+        self._found.pop(canonical_json(key), None)
         return self.write_to.write_measurement(key, record)
 
     def read_prediction(self, key: Mapping[str, Any]) -> dict[str, Any] | None:

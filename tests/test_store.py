@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.store import Store, decode_array, write_json_atomic
+from harness.store import Store, StoreChain, decode_array, write_json_atomic
 
 from .conftest import write_project
 
@@ -142,3 +142,18 @@ def test_sigkill_mid_measurement_loses_nothing_and_resumes(tmp_path: Path) -> No
     assert set(clean) == set(after)
     for name in clean:  # the same bits as a run that was never interrupted
         assert json.loads(clean[name])["value"] == json.loads(after[name])["value"], name
+
+
+def test_chain_remembers_hits_not_misses(tmp_path: Path) -> None:
+    """A run reads each record twice (planning, then scoring): the chain keeps what it found, never
+    a miss (this run may measure it), and forgets a key it writes."""
+    chain = StoreChain([Store(tmp_path / "published")], Store(tmp_path / "local"))
+    assert chain.read_measurement(KEY) is None
+    chain.write_measurement(KEY, {"status": "ok", "value": np.array([1.0])})
+    first = chain.read_measurement(KEY)
+    assert first is not None and decode_array(first["value"]).tolist() == [1.0]
+    for path in (tmp_path / "local").rglob("*.json"):
+        path.unlink()  # a remembered hit is served without touching the disk again
+    assert chain.read_measurement(KEY) is first
+    chain.write_measurement(KEY, {"status": "ok", "value": np.array([2.0])})
+    assert decode_array(chain.read_measurement(KEY)["value"]).tolist() == [2.0]

@@ -5,6 +5,7 @@ Importing this package does not import torch; :meth:`TorchEngine.run` does.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import re
 import time
@@ -20,7 +21,9 @@ __all__ = ["TorchEngine"]
 _STACK_BYTES = 4 << 20  # stack seeds while one step's activations stay within a few MB of cache
 
 
+@functools.cache
 def _torch_version() -> str:
+    """The installed torch's version, read once per process (metadata lookups are slow)."""
     try:
         return importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
