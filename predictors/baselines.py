@@ -12,7 +12,7 @@ import numpy as np
 
 from harness.predictor import Abstain, Forecast, Problem
 
-from .batch_steps import applies, steps_forecast
+from .batch_steps import applies, infinite_batch_steps
 from .sgd_linreg import initial_error_moments
 
 __all__ = ["GDPopulation", "NoLearning", "ShallowRegression"]
@@ -34,7 +34,7 @@ class GDPopulation:
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
         if applies(problem):
-            return steps_forecast(problem, "gradient-descent")
+            return infinite_batch_steps(problem)
         if problem.get("data.kind") != "gaussian_linear" or problem.get("model.kind") != "linear":
             return Abstain("defined for a linear model on gaussian_linear data")
         if problem.target.derive is not None:

@@ -38,7 +38,7 @@ import numpy as np
 from harness.derive import argmin_log2
 from harness.predictor import Abstain, Forecast, Problem
 
-from .batch_steps import applies, steps_forecast
+from .batch_steps import applies, critical_batch_steps
 from .sgd_linreg import expected_loss_curve, initial_error_moments
 
 __all__ = [
@@ -161,7 +161,7 @@ class CriticalBatchSize:
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
         if applies(problem):
-            return steps_forecast(problem, "critical", b_noise=_initial_noise_scale)
+            return critical_batch_steps(problem, _initial_noise_scale)
         abstain = batch_shift_target(problem)
         if abstain is not None:
             return abstain

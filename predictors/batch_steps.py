@@ -33,7 +33,14 @@ from harness.predictor import Abstain, Forecast, Problem
 
 from .sgd_linreg import expected_loss_curve, initial_error_moments
 
-__all__ = ["applies", "infinite_batch_min_steps", "min_steps_over_group", "steps_forecast"]
+__all__ = [
+    "applies",
+    "critical_batch_steps",
+    "infinite_batch_min_steps",
+    "infinite_batch_steps",
+    "min_steps_over_group",
+    "recursion_steps",
+]
 
 #: ``log2 η`` resolution of the search for the infinite-batch minimum ``S_min``.
 LR_SEARCH_PER_OCTAVE = 64
@@ -133,18 +140,29 @@ def _first_step_below(weights: np.ndarray, rate: np.ndarray, excess: float) -> f
     return lo + (a - excess) / (a - b)
 
 
-def steps_forecast(
-    problem: Problem, kind: str, b_noise: Callable[[Problem], float] | None = None
-) -> Forecast | Abstain:
-    """Forecast of the ``batch-size-steps`` target by the recursion, gradient descent or McCandlish."""
+def recursion_steps(problem: Problem) -> Forecast | Abstain:
+    """The fewest steps by the exact recursion, at each point's batch size."""
     abstain = _unsupported(problem)
     if abstain is not None:
         return abstain
-    if kind == "recursion":
-        return Forecast(mean=min_steps_over_group(problem, lambda m: m["optimizer"]["batch_size"]))
-    if kind == "gradient-descent":
-        return Forecast(mean=min_steps_over_group(problem, lambda m: np.inf))
-    assert kind == "critical" and b_noise is not None
+    return Forecast(mean=min_steps_over_group(problem, lambda m: m["optimizer"]["batch_size"]))
+
+
+def infinite_batch_steps(problem: Problem) -> Forecast | Abstain:
+    """The fewest steps with the gradient noise dropped (gradient descent), at the group's rates."""
+    abstain = _unsupported(problem)
+    if abstain is not None:
+        return abstain
+    return Forecast(mean=min_steps_over_group(problem, lambda m: np.inf))
+
+
+def critical_batch_steps(
+    problem: Problem, b_noise: Callable[[Problem], float]
+) -> Forecast | Abstain:
+    """McCandlish et al.'s ``S_min (1 + B_noise/B)``, with ``b_noise(problem)`` at initialization."""
+    abstain = _unsupported(problem)
+    if abstain is not None:
+        return abstain
     if problem.get("model.init")["kind"] != "zeros":
         return Abstain("B_noise at a deterministic (zero) initialization")
     s_min = infinite_batch_min_steps(problem, problem.target.derive.level)

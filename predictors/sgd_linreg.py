@@ -83,10 +83,10 @@ class SGDRecursion:
     )
 
     def predict(self, problem: Problem) -> Forecast | Abstain:
-        from .batch_steps import applies, steps_forecast
+        from .batch_steps import applies, recursion_steps
 
         if applies(problem):
-            return steps_forecast(problem, "recursion")
+            return recursion_steps(problem)
         if problem.get("data.kind") != "gaussian_linear" or problem.get("model.kind") != "linear":
             return Abstain("exact only for a linear model on gaussian_linear data")
         if problem.get("optimizer.kind") != "sgd" or problem.get("train_size") != "online":
